@@ -1,0 +1,1 @@
+"""turbojwt against PyJWT, per operation (pytest-benchmark)."""

@@ -1,0 +1,84 @@
+"""turbojwt: PyJWT's API on a Rust core.
+
+``import turbojwt as jwt`` changes nothing in a program written against PyJWT 2.15.1 but its
+speed: the same functions, classes, options, exceptions and module names.
+"""
+
+from .api_jwk import PyJWK, PyJWKSet
+from .api_jws import (
+    PyJWS,
+    get_algorithm_by_name,
+    get_unverified_header,
+    register_algorithm,
+    unregister_algorithm,
+)
+from .api_jwt import PyJWT, decode, decode_complete, encode
+from .exceptions import (
+    DecodeError,
+    ExpiredSignatureError,
+    ImmatureSignatureError,
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidIssuedAtError,
+    InvalidIssuerError,
+    InvalidKeyError,
+    InvalidSignatureError,
+    InvalidTokenError,
+    MissingRequiredClaimError,
+    PyJWKClientConnectionError,
+    PyJWKClientError,
+    PyJWKError,
+    PyJWKSetError,
+    PyJWTError,
+)
+from .jwks_client import PyJWKClient
+from .warnings import InsecureKeyLengthWarning
+
+#: The PyJWT release whose behaviour turbojwt matches (consumers parse ``jwt.__version__``).
+__version__ = "2.15.1"
+#: turbojwt's own release.
+__turbojwt_version__: str = "0.1.0"
+
+__title__ = "turbojwt"
+__description__ = "JSON Web Token implementation in Python, on a Rust core"
+__url__ = "https://pypi.org/project/turbojwt/"
+__uri__ = __url__
+__doc__ = f"{__description__} <{__uri__}>"
+__author__ = "The turbojwt developers"
+__email__ = ""
+__license__ = "MIT"
+__copyright__ = "Copyright 2026 The turbojwt developers"
+
+__all__ = [
+    "PyJWS",
+    "PyJWT",
+    "PyJWKClient",
+    "PyJWK",
+    "PyJWKSet",
+    "decode",
+    "decode_complete",
+    "encode",
+    "get_unverified_header",
+    "register_algorithm",
+    "unregister_algorithm",
+    "get_algorithm_by_name",
+    # Warnings
+    "InsecureKeyLengthWarning",
+    # Exceptions
+    "DecodeError",
+    "ExpiredSignatureError",
+    "ImmatureSignatureError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidIssuedAtError",
+    "InvalidIssuerError",
+    "InvalidKeyError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "MissingRequiredClaimError",
+    "PyJWKClientConnectionError",
+    "PyJWKClientError",
+    "PyJWKError",
+    "PyJWKSetError",
+    "PyJWTError",
+]

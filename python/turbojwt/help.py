@@ -1,0 +1,79 @@
+"""Environment report for bug reports: ``python -m turbojwt.help``.
+
+``info()`` has the keys PyJWT's ``jwt.help.info()`` has, so tools that parse it
+keep working. ``"pyjwt"`` carries the PyJWT version whose behaviour turbojwt
+reproduces; turbojwt's own version is under ``"turbojwt"``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+
+__all__ = ["info", "main"]
+
+
+def _platform() -> dict[str, str]:
+    try:
+        return {"system": platform.system(), "release": platform.release()}
+    except OSError:  # uname() can fail in restricted sandboxes
+        return {"system": "Unknown", "release": "Unknown"}
+
+
+def _implementation() -> dict[str, str]:
+    name = platform.python_implementation()
+    if name == "CPython":
+        version = platform.python_version()
+    elif name == "PyPy":
+        pypy = sys.pypy_version_info  # type: ignore[attr-defined]
+        version = f"{pypy.major}.{pypy.minor}.{pypy.micro}"
+        if pypy.releaselevel != "final":
+            version += pypy.releaselevel
+    else:
+        version = "Unknown"
+    return {"name": name, "version": version}
+
+
+def _cryptography_version() -> str:
+    try:
+        import cryptography
+    except ModuleNotFoundError:
+        return ""
+    return cryptography.__version__
+
+
+def _turbojwt_version() -> str:
+    # Prefer the installed distribution; a source checkout has no metadata.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("turbojwt")
+    except PackageNotFoundError:
+        from . import __turbojwt_version__
+
+        return __turbojwt_version__
+
+
+def info() -> dict[str, dict[str, str]]:
+    """Collect platform, interpreter and library versions for a bug report."""
+    # Imported here, not at module level, so this module never takes part in
+    # the package's own import cycle.
+    from . import __version__ as pyjwt_version
+
+    return {
+        "platform": _platform(),
+        "implementation": _implementation(),
+        "cryptography": {"version": _cryptography_version()},
+        "pyjwt": {"version": pyjwt_version},
+        "turbojwt": {"version": _turbojwt_version()},
+    }
+
+
+def main() -> None:
+    """Print :func:`info` as indented JSON with sorted keys."""
+    print(json.dumps(info(), sort_keys=True, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+//! Resolving an `Algorithm` object to its implementation, and signing/verifying with it.
+//!
+//! The algorithm registry stays PyJWT's: a dict of `Algorithm` objects per `PyJWS`. Objects of
+//! turbojwt's own classes run natively; any other object (a user's `register_algorithm`
+//! subclass) is called through its Python methods, exactly as PyJWT calls it.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use crate::errors::{fail, warn, Exc, Warn};
+use crate::hmac_keys::{prepared_key, HmacHash};
+use crate::py_refs::package;
+
+/// How an algorithm object is carried out.
+pub enum Algo<'py> {
+    Hmac(HmacHash),
+    Unsigned,
+    Python(Bound<'py, PyAny>),
+}
+
+impl<'py> Algo<'py> {
+    pub fn of(py: Python<'py>, alg_obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let pkg = package(py)?;
+        let class = alg_obj.get_type();
+        if class.is(pkg.hmac_algorithm.bind(py)) {
+            let hash = alg_obj.getattr(intern!(py, "hash_alg"))?;
+            let native = if hash.is(pkg.hashlib_sha256.bind(py)) {
+                Some(HmacHash::Sha256)
+            } else if hash.is(pkg.hashlib_sha384.bind(py)) {
+                Some(HmacHash::Sha384)
+            } else if hash.is(pkg.hashlib_sha512.bind(py)) {
+                Some(HmacHash::Sha512)
+            } else {
+                None
+            };
+            if let Some(hash) = native {
+                return Ok(Algo::Hmac(hash));
+            }
+        } else if class.is(pkg.none_algorithm.bind(py)) {
+            return Ok(Algo::Unsigned);
+        }
+        Ok(Algo::Python(alg_obj.clone()))
+    }
+
+    /// Verify `signature` over `signing_input`, raising PyJWT's errors: the key's own
+    /// errors from preparing it, the key-length policy, then `InvalidSignatureError`.
+    pub fn verify(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        signing_input: &[u8],
+        signature: &[u8],
+        enforce_min_key_length: bool,
+    ) -> PyResult<()> {
+        let valid = match self {
+            Algo::Hmac(hash) => {
+                let prepared = prepared_key(py, *hash, key)?;
+                key_length_policy(py, prepared.weakness(*hash), enforce_min_key_length)?;
+                prepared.verify(signing_input, signature)
+            }
+            Algo::Unsigned => {
+                check_unsigned_key(py, key)?;
+                false
+            }
+            Algo::Python(alg_obj) => {
+                let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
+                python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
+                let args = (PyBytes::new(py, signing_input), prepared, PyBytes::new(py, signature));
+                alg_obj.call_method1(intern!(py, "verify"), args)?.is_truthy()?
+            }
+        };
+        if valid {
+            Ok(())
+        } else {
+            fail(py, Exc::InvalidSignatureError, "Signature verification failed")
+        }
+    }
+
+    /// Sign `signing_input`, applying the key-length policy first as PyJWT does.
+    pub fn sign(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        signing_input: &[u8],
+        enforce_min_key_length: bool,
+    ) -> PyResult<Vec<u8>> {
+        match self {
+            Algo::Hmac(hash) => {
+                let prepared = prepared_key(py, *hash, key)?;
+                key_length_policy(py, prepared.weakness(*hash), enforce_min_key_length)?;
+                Ok(prepared.sign(signing_input).as_ref().to_vec())
+            }
+            Algo::Unsigned => {
+                check_unsigned_key(py, key)?;
+                Ok(Vec::new())
+            }
+            Algo::Python(alg_obj) => {
+                let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
+                python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
+                let signature = alg_obj.call_method1(intern!(py, "sign"), (PyBytes::new(py, signing_input), prepared))?;
+                signature.extract::<Vec<u8>>()
+            }
+        }
+    }
+}
+
+/// `NoneAlgorithm.prepare_key`: only `None` or `""` may stand for "no key".
+fn check_unsigned_key(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+    if key.is_none() || key.eq(PyString::new(py, ""))? {
+        Ok(())
+    } else {
+        fail(py, Exc::InvalidKeyError, "When alg = \"none\", key value must be None.")
+    }
+}
+
+/// A weak key is an `InsecureKeyLengthWarning`, or `InvalidKeyError` when enforced.
+fn key_length_policy(py: Python<'_>, weakness: Option<String>, enforce: bool) -> PyResult<()> {
+    match weakness {
+        None => Ok(()),
+        Some(message) if enforce => fail(py, Exc::InvalidKeyError, message),
+        Some(message) => warn(py, Warn::InsecureKeyLength, &message),
+    }
+}
+
+fn python_key_length_policy(
+    py: Python<'_>,
+    alg_obj: &Bound<'_, PyAny>,
+    prepared: &Bound<'_, PyAny>,
+    enforce: bool,
+) -> PyResult<()> {
+    let message = alg_obj.call_method1(intern!(py, "check_key_length"), (prepared,))?;
+    if !message.is_truthy()? {
+        return Ok(());
+    }
+    if enforce {
+        return Err(PyErr::from_type(Exc::InvalidKeyError.class(py)?.clone(), (message.unbind(),)));
+    }
+    let text = message.str()?;
+    warn(py, Warn::InsecureKeyLength, text.to_str()?)
+}

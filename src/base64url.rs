@@ -1,0 +1,97 @@
+//! Base64url for compact JWS segments, with exactly PyJWT 2.15.1's acceptance rules.
+//!
+//! A segment is accepted when, after removing at most two trailing `=` (allowed only when the
+//! whole segment's length is a multiple of four, as AWS ALB tokens have), it is canonical
+//! unpadded base64url: alphabet characters only, a length that is not 1 mod 4, and zero
+//! trailing bits. Anything else is `DecodeError("Invalid <name> padding")`.
+
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::{fail, Exc};
+
+/// Canonical unpadded base64url: rejects `=`, stray bits in the last symbol, and bad lengths.
+const STRICT: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Why a segment was refused; the caller names the segment in the message.
+#[derive(Debug, PartialEq, Eq)]
+pub struct InvalidSegment;
+
+/// Decode one segment under PyJWT's rules.
+pub fn decode(segment: &[u8]) -> Result<Vec<u8>, InvalidSegment> {
+    let padding = segment.iter().rev().take_while(|&&b| b == b'=').count();
+    if padding > 2 || (padding > 0 && segment.len() % 4 != 0) {
+        return Err(InvalidSegment);
+    }
+    let stripped = segment.get(..segment.len() - padding).ok_or(InvalidSegment)?;
+    STRICT.decode(stripped).map_err(|_| InvalidSegment)
+}
+
+/// Unpadded base64url, appended to `out`.
+pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + base64::encoded_len(data.len(), false).unwrap_or(0), 0);
+    if let Some(tail) = out.get_mut(start..) {
+        // The buffer was sized by `encoded_len`, so this cannot fail.
+        let written = STRICT.encode_slice(data, tail).unwrap_or(0);
+        out.truncate(start + written);
+    }
+}
+
+/// Decode a segment or raise PyJWT's `DecodeError("Invalid {name} padding")`.
+pub fn decode_named(py: Python<'_>, segment: &[u8], name: &str) -> PyResult<Vec<u8>> {
+    match decode(segment) {
+        Ok(bytes) => Ok(bytes),
+        Err(InvalidSegment) => fail(py, Exc::DecodeError, format!("Invalid {name} padding")),
+    }
+}
+
+/// `PyJWS._decode_base64url_segment(segment, name)`.
+#[pyfunction]
+pub fn decode_segment<'py>(py: Python<'py>, segment: &[u8], name: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = decode_named(py, segment, name)?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_canonical_and_alb_padding() {
+        assert_eq!(decode(b"e30"), Ok(b"{}".to_vec()));
+        assert_eq!(decode(b"e30="), Ok(b"{}".to_vec()));
+        assert_eq!(decode(b"YQ=="), Ok(b"a".to_vec()));
+        assert_eq!(decode(b""), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn refuses_what_pyjwt_refuses() {
+        for bad in [&b"e30=="[..], b"YQ===", b"YQ=", b"e31", b"a", b"sig!!!!", b"e3+0", b"e3/0", b"=", b"YQ"] {
+            if bad == b"YQ" {
+                continue;
+            }
+            assert_eq!(decode(bad), Err(InvalidSegment), "{:?}", String::from_utf8_lossy(bad));
+        }
+        // Non-canonical: the last symbol carries non-zero spare bits.
+        assert_eq!(decode(b"YR"), Err(InvalidSegment));
+        assert_eq!(decode(b"YQ"), Ok(b"a".to_vec()));
+    }
+
+    #[test]
+    fn encodes_without_padding() {
+        let mut out = Vec::new();
+        encode_into(b"\xfb\xff", &mut out);
+        assert_eq!(out, b"-_8");
+    }
+}

@@ -1,0 +1,516 @@
+//! The registered-claim checks of `PyJWT._validate_claims`, in PyJWT's order and with its
+//! exact exceptions: audience type, require, iat, nbf, exp, iss, aud, sub, jti.
+//!
+//! Claims are coerced as PyJWT's `int(value)` does. Integers, bools and floats are handled
+//! natively with exact int/float comparisons; anything else goes through Python's `int()` and
+//! rich comparison, so odd inputs (numeric strings, huge values) behave exactly as in PyJWT.
+
+use std::cmp::Ordering;
+
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+
+use crate::errors::{fail, missing_claim, Exc};
+use crate::py_refs::refs;
+
+/// Which checks run, read from a merged PyJWT options mapping.
+pub struct ClaimChecks<'py> {
+    pub verify_iat: bool,
+    pub verify_nbf: bool,
+    pub verify_exp: bool,
+    pub verify_iss: bool,
+    pub verify_aud: bool,
+    pub verify_sub: bool,
+    pub verify_jti: bool,
+    pub strict_aud: bool,
+    pub require: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> ClaimChecks<'py> {
+    /// Read the checks through `lookup(name)`, which returns the merged option or `None`.
+    pub fn read(
+        mut lookup: impl FnMut(&str) -> PyResult<Option<Bound<'py, PyAny>>>,
+    ) -> PyResult<Self> {
+        let mut flag = |name: &str, default: bool| -> PyResult<bool> {
+            match lookup(name)? {
+                Some(value) => value.is_truthy(),
+                None => Ok(default),
+            }
+        };
+        Ok(ClaimChecks {
+            verify_iat: flag("verify_iat", true)?,
+            verify_nbf: flag("verify_nbf", true)?,
+            verify_exp: flag("verify_exp", true)?,
+            verify_iss: flag("verify_iss", true)?,
+            verify_aud: flag("verify_aud", true)?,
+            verify_sub: flag("verify_sub", true)?,
+            verify_jti: flag("verify_jti", true)?,
+            strict_aud: flag("strict_aud", false)?,
+            require: lookup("require")?,
+        })
+    }
+}
+
+/// The caller's expectations: `audience`, `issuer`, `subject` and `leeway` arguments.
+pub struct Expected<'py> {
+    pub audience: Option<Bound<'py, PyAny>>,
+    pub issuer: Option<Bound<'py, PyAny>>,
+    pub subject: Option<Bound<'py, PyAny>>,
+    pub leeway: Bound<'py, PyAny>,
+}
+
+/// All checks, as `PyJWT._validate_claims` runs them.
+pub fn validate<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyDict>,
+    checks: &ClaimChecks<'py>,
+    expected: &Expected<'py>,
+) -> PyResult<()> {
+    let leeway = Leeway::from_py(py, &expected.leeway)?;
+    if let Some(audience) = &expected.audience {
+        check_audience_type(py, audience)?;
+    }
+    if let Some(require) = &checks.require {
+        required_claims(py, payload, require)?;
+    }
+    let needs_clock = (checks.verify_iat && payload.contains(intern(py, "iat"))?)
+        || (checks.verify_nbf && payload.contains(intern(py, "nbf"))?)
+        || (checks.verify_exp && payload.contains(intern(py, "exp"))?);
+    if needs_clock {
+        let now = refs(py)?.now(py)?;
+        for (enabled, claim) in [(checks.verify_iat, TimeClaim::Iat), (checks.verify_nbf, TimeClaim::Nbf), (checks.verify_exp, TimeClaim::Exp)] {
+            if enabled {
+                if let Some(value) = payload.get_item(claim.name())? {
+                    check_time_claim(py, claim, &value, now, &leeway)?;
+                }
+            }
+        }
+    }
+    if checks.verify_iss {
+        issuer(py, payload, expected.issuer.as_ref())?;
+    }
+    if checks.verify_aud {
+        audience(py, payload, expected.audience.as_ref(), checks.strict_aud)?;
+    }
+    if checks.verify_sub {
+        subject(py, payload, expected.subject.as_ref())?;
+    }
+    if checks.verify_jti {
+        jwt_id(py, payload)?;
+    }
+    Ok(())
+}
+
+fn intern<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+    PyString::intern(py, name)
+}
+
+fn check_audience_type(py: Python<'_>, audience: &Bound<'_, PyAny>) -> PyResult<()> {
+    if audience.is_instance_of::<PyString>() || audience.is_instance_of::<PyList>() {
+        return Ok(());
+    }
+    if audience.is_instance(refs(py)?.iterable_abc.bind(py))? {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err("audience must be a string, iterable or None"))
+}
+
+fn required_claims(py: Python<'_>, payload: &Bound<'_, PyDict>, claims: &Bound<'_, PyAny>) -> PyResult<()> {
+    for claim in claims.try_iter()? {
+        let claim = claim?;
+        match payload.get_item(&claim)? {
+            Some(value) if !value.is_none() => {}
+            _ => return Err(missing_claim(py, &claim)),
+        }
+    }
+    Ok(())
+}
+
+/// `leeway` as PyJWT uses it: a `timedelta` counts its seconds; numbers are added to floats;
+/// anything else is left to Python's `+`, whose `TypeError` then surfaces as in PyJWT.
+pub enum Leeway<'py> {
+    Seconds(f64),
+    Other(Bound<'py, PyAny>),
+}
+
+impl<'py> Leeway<'py> {
+    pub fn from_py(py: Python<'py>, leeway: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if leeway.is_instance(refs(py)?.timedelta.bind(py))? {
+            return Ok(Leeway::Seconds(leeway.call_method0("total_seconds")?.extract()?));
+        }
+        if let Ok(float) = leeway.cast::<PyFloat>() {
+            return Ok(Leeway::Seconds(float.value()));
+        }
+        if leeway.is_instance_of::<PyInt>() {
+            // `float + int` converts the int to float first; a huge int raises there.
+            if let Ok(seconds) = leeway.extract::<f64>() {
+                return Ok(Leeway::Seconds(seconds));
+            }
+        }
+        Ok(Leeway::Other(leeway.clone()))
+    }
+
+    /// `now + leeway` (`sign` = 1) or `now - leeway` (`sign` = -1), as Python computes it.
+    fn bound(&self, py: Python<'py>, now: f64, sign: f64) -> PyResult<Bound2<'py>> {
+        match self {
+            Leeway::Seconds(seconds) => Ok(Bound2::Float(now + sign * seconds)),
+            Leeway::Other(obj) => {
+                let now = PyFloat::new(py, now);
+                let result = if sign > 0.0 { now.add(obj)? } else { now.sub(obj)? };
+                Ok(Bound2::Object(result))
+            }
+        }
+    }
+}
+
+/// The right-hand side of a time comparison.
+enum Bound2<'py> {
+    Float(f64),
+    Object(Bound<'py, PyAny>),
+}
+
+/// A claim after PyJWT's `int(value)`.
+enum ClaimInt<'py> {
+    Small(i64),
+    Big(Bound<'py, PyAny>),
+}
+
+#[derive(Clone, Copy)]
+enum TimeClaim {
+    Iat,
+    Nbf,
+    Exp,
+}
+
+impl TimeClaim {
+    fn name(self) -> &'static str {
+        match self {
+            TimeClaim::Iat => "iat",
+            TimeClaim::Nbf => "nbf",
+            TimeClaim::Exp => "exp",
+        }
+    }
+}
+
+fn check_time_claim<'py>(
+    py: Python<'py>,
+    claim: TimeClaim,
+    value: &Bound<'py, PyAny>,
+    now: f64,
+    leeway: &Leeway<'py>,
+) -> PyResult<()> {
+    let Some(number) = coerce_int(value)? else {
+        return match claim {
+            TimeClaim::Iat => fail(py, Exc::InvalidIssuedAtError, "Issued At claim (iat) must be an integer."),
+            TimeClaim::Nbf => fail(py, Exc::DecodeError, "Not Before claim (nbf) must be an integer."),
+            TimeClaim::Exp => fail(py, Exc::DecodeError, "Expiration Time claim (exp) must be an integer."),
+        };
+    };
+    match claim {
+        TimeClaim::Iat | TimeClaim::Nbf => {
+            let limit = leeway.bound(py, now, 1.0)?;
+            if compare(py, &number, &limit)? == Some(Ordering::Greater) {
+                let which = claim.name();
+                return fail(py, Exc::ImmatureSignatureError, format!("The token is not yet valid ({which})"));
+            }
+        }
+        TimeClaim::Exp => {
+            let limit = leeway.bound(py, now, -1.0)?;
+            if matches!(compare(py, &number, &limit)?, Some(Ordering::Less | Ordering::Equal)) {
+                return fail(py, Exc::ExpiredSignatureError, "Signature has expired");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// PyJWT's `int(value)`, or `None` where it raises ValueError, TypeError or OverflowError.
+fn coerce_int<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<ClaimInt<'py>>> {
+    if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyBool>() {
+        return Ok(Some(match value.extract::<i64>() {
+            Ok(n) => ClaimInt::Small(n),
+            Err(_) => ClaimInt::Big(value.clone()),
+        }));
+    }
+    if let Ok(float) = value.cast::<PyFloat>() {
+        let v = float.value().trunc();
+        if !v.is_finite() {
+            return Ok(None);
+        }
+        // |v| < 2**63: the truncated value converts to i64 exactly.
+        if v.abs() < 9_223_372_036_854_775_808.0 {
+            #[allow(clippy::cast_possible_truncation)]
+            return Ok(Some(ClaimInt::Small(v as i64)));
+        }
+    }
+    let py = value.py();
+    match py.get_type::<PyInt>().call1((value,)) {
+        Ok(int) => Ok(Some(ClaimInt::Big(int))),
+        Err(err)
+            if err.is_instance_of::<PyValueError>(py)
+                || err.is_instance_of::<PyTypeError>(py)
+                || err.is_instance_of::<PyOverflowError>(py) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `number <=> limit` with Python's exact int/float comparison; `None` when unordered (NaN).
+fn compare<'py>(py: Python<'py>, number: &ClaimInt<'py>, limit: &Bound2<'py>) -> PyResult<Option<Ordering>> {
+    if let (ClaimInt::Small(n), Bound2::Float(f)) = (number, limit) {
+        return Ok(cmp_i64_f64(*n, *f));
+    }
+    let left = match number {
+        ClaimInt::Small(n) => PyInt::new(py, *n).into_any(),
+        ClaimInt::Big(obj) => obj.clone(),
+    };
+    let right = match limit {
+        Bound2::Float(f) => PyFloat::new(py, *f).into_any(),
+        Bound2::Object(obj) => obj.clone(),
+    };
+    if left.gt(&right)? {
+        Ok(Some(Ordering::Greater))
+    } else if left.lt(&right)? {
+        Ok(Some(Ordering::Less))
+    } else if left.eq(&right)? {
+        Ok(Some(Ordering::Equal))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Exact comparison of an integer with a float, as Python's `int < float` does.
+pub fn cmp_i64_f64(i: i64, f: f64) -> Option<Ordering> {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() {
+        return None;
+    }
+    if f >= TWO_POW_63 {
+        return Some(Ordering::Less);
+    }
+    if f < -TWO_POW_63 {
+        return Some(Ordering::Greater);
+    }
+    let whole = f.trunc();
+    #[allow(clippy::cast_possible_truncation)]
+    let whole_int = whole as i64;
+    Some(i.cmp(&whole_int).then_with(|| {
+        let fraction = f - whole;
+        if fraction > 0.0 {
+            Ordering::Less
+        } else if fraction < 0.0 {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    }))
+}
+
+fn issuer(py: Python<'_>, payload: &Bound<'_, PyDict>, issuer: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let Some(expected) = issuer else { return Ok(()) };
+    let Some(iss) = payload.get_item(intern(py, "iss"))? else {
+        return Err(missing_claim(py, &intern(py, "iss")));
+    };
+    let Ok(iss) = iss.cast::<PyString>() else {
+        return fail(py, Exc::InvalidIssuerError, "Payload Issuer (iss) must be a string");
+    };
+    if expected.is_instance_of::<PyString>() {
+        if !str_eq(iss, expected)? {
+            return fail(py, Exc::InvalidIssuerError, "Invalid issuer");
+        }
+        return Ok(());
+    }
+    match expected.contains(iss) {
+        Ok(true) => Ok(()),
+        Ok(false) => fail(py, Exc::InvalidIssuerError, "Invalid issuer"),
+        Err(err) if err.is_instance_of::<PyTypeError>(py) => {
+            fail(py, Exc::InvalidIssuerError, "Issuer param must be \"str\" or \"Container[str]\"")
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `a == b` for a str claim, natively when both are exact `str`.
+fn str_eq(claim: &Bound<'_, PyString>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if claim.is_exact_instance_of::<PyString>() && other.is_exact_instance_of::<PyString>() {
+        if let (Ok(a), Ok(b)) = (claim.to_str(), other.cast::<PyString>()?.to_str()) {
+            return Ok(a == b);
+        }
+    }
+    claim.as_any().eq(other)
+}
+
+fn audience(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    audience: Option<&Bound<'_, PyAny>>,
+    strict: bool,
+) -> PyResult<()> {
+    let claim = payload.get_item(intern(py, "aud"))?;
+    let claim = match &claim {
+        Some(value) if value.is_truthy()? => Some(value),
+        _ => None,
+    };
+    let Some(audience) = audience else {
+        return match claim {
+            None => Ok(()),
+            Some(_) => fail(py, Exc::InvalidAudienceError, "Invalid audience"),
+        };
+    };
+    let Some(claim) = claim else {
+        return Err(missing_claim(py, &intern(py, "aud")));
+    };
+    if strict {
+        if !audience.is_instance_of::<PyString>() {
+            return fail(py, Exc::InvalidAudienceError, "Invalid audience (strict)");
+        }
+        let Ok(claim) = claim.cast::<PyString>() else {
+            return fail(py, Exc::InvalidAudienceError, "Invalid claim format in token (strict)");
+        };
+        if !audience.eq(claim)? {
+            return fail(py, Exc::InvalidAudienceError, "Audience doesn't match (strict)");
+        }
+        return Ok(());
+    }
+    let claims = if let Ok(single) = claim.cast::<PyString>() {
+        PyList::new(py, [single])?
+    } else if let Ok(list) = claim.cast::<PyList>() {
+        list.clone()
+    } else {
+        return fail(py, Exc::InvalidAudienceError, "Invalid claim format in token");
+    };
+    if claims.iter().any(|c| !c.is_instance_of::<PyString>()) {
+        return fail(py, Exc::InvalidAudienceError, "Invalid claim format in token");
+    }
+    let matched = if let Ok(single) = audience.cast::<PyString>() {
+        claims.contains(single)?
+    } else {
+        let mut any = false;
+        for aud in audience.try_iter()? {
+            if claims.contains(aud?)? {
+                any = true;
+                break;
+            }
+        }
+        any
+    };
+    if !matched {
+        return fail(py, Exc::InvalidAudienceError, "Audience doesn't match");
+    }
+    Ok(())
+}
+
+fn subject(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let Some(sub) = payload.get_item(intern(py, "sub"))? else { return Ok(()) };
+    let Ok(sub) = sub.cast::<PyString>() else {
+        return fail(py, Exc::InvalidSubjectError, "Subject must be a string");
+    };
+    if let Some(expected) = subject {
+        if !str_eq(sub, expected)? {
+            return fail(py, Exc::InvalidSubjectError, "Invalid subject");
+        }
+    }
+    Ok(())
+}
+
+fn jwt_id(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<()> {
+    match payload.get_item(intern(py, "jti"))? {
+        Some(jti) if !jti.is_instance_of::<PyString>() => fail(py, Exc::InvalidJTIError, "JWT ID must be a string"),
+        _ => Ok(()),
+    }
+}
+
+fn not_none<'py>(value: Option<Bound<'py, PyAny>>) -> Option<Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
+}
+
+// The per-check functions behind `PyJWT._validate_*`, which PyJWT's tests and subclasses call.
+
+#[pyfunction]
+#[pyo3(signature = (payload, options, audience=None, issuer=None, subject=None, leeway=None))]
+pub fn validate_claims<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyDict>,
+    options: &Bound<'py, PyAny>,
+    audience: Option<Bound<'py, PyAny>>,
+    issuer: Option<Bound<'py, PyAny>>,
+    subject: Option<Bound<'py, PyAny>>,
+    leeway: Option<Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    // PyJWT indexes the options (a missing key raises KeyError) except `strict_aud` (`.get`).
+    let checks = ClaimChecks::read(|name| match options.get_item(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if name == "strict_aud" && err.is_instance_of::<pyo3::exceptions::PyKeyError>(py) => Ok(None),
+        Err(err) => Err(err),
+    })?;
+    let leeway = leeway.unwrap_or_else(|| PyInt::new(py, 0).into_any());
+    let expected = Expected { audience: not_none(audience), issuer: not_none(issuer), subject: not_none(subject), leeway };
+    validate(py, payload, &checks, &expected)
+}
+
+#[pyfunction]
+pub fn validate_required_claims(py: Python<'_>, payload: &Bound<'_, PyDict>, claims: &Bound<'_, PyAny>) -> PyResult<()> {
+    required_claims(py, payload, claims)
+}
+
+fn validate_one<'py>(py: Python<'py>, claim: TimeClaim, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+    let value = payload.get_item(claim.name())?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(claim.name()))?;
+    check_time_claim(py, claim, &value, now, &Leeway::from_py(py, leeway)?)
+}
+
+#[pyfunction]
+pub fn validate_iat<'py>(py: Python<'py>, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+    validate_one(py, TimeClaim::Iat, payload, now, leeway)
+}
+
+#[pyfunction]
+pub fn validate_nbf<'py>(py: Python<'py>, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+    validate_one(py, TimeClaim::Nbf, payload, now, leeway)
+}
+
+#[pyfunction]
+pub fn validate_exp<'py>(py: Python<'py>, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+    validate_one(py, TimeClaim::Exp, payload, now, leeway)
+}
+
+#[pyfunction]
+#[pyo3(signature = (payload, issuer))]
+pub fn validate_iss(py: Python<'_>, payload: &Bound<'_, PyDict>, issuer: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    self::issuer(py, payload, not_none(issuer).as_ref())
+}
+
+#[pyfunction]
+#[pyo3(signature = (payload, audience, strict=false))]
+pub fn validate_aud(py: Python<'_>, payload: &Bound<'_, PyDict>, audience: Option<Bound<'_, PyAny>>, strict: bool) -> PyResult<()> {
+    self::audience(py, payload, not_none(audience).as_ref(), strict)
+}
+
+#[pyfunction]
+#[pyo3(signature = (payload, subject=None))]
+pub fn validate_sub(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    self::subject(py, payload, not_none(subject).as_ref())
+}
+
+#[pyfunction]
+pub fn validate_jti(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<()> {
+    jwt_id(py, payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_float_comparison_is_exact() {
+        assert_eq!(cmp_i64_f64(5, 5.0), Some(Ordering::Equal));
+        assert_eq!(cmp_i64_f64(5, 5.5), Some(Ordering::Less));
+        assert_eq!(cmp_i64_f64(-5, -5.5), Some(Ordering::Greater));
+        assert_eq!(cmp_i64_f64(i64::MAX, 9.223_372_036_854_776e18), Some(Ordering::Less));
+        assert_eq!(cmp_i64_f64((1 << 53) + 1, (1u64 << 53) as f64), Some(Ordering::Greater));
+        assert_eq!(cmp_i64_f64(0, f64::NAN), None);
+        assert_eq!(cmp_i64_f64(0, f64::NEG_INFINITY), Some(Ordering::Greater));
+    }
+}

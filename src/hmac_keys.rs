@@ -1,0 +1,259 @@
+//! HMAC secrets: vetted once, prepared once, cached.
+//!
+//! PyJWT re-checks every HMAC secret on every call (PEM, SSH, DER and JWK sniffing) and lets
+//! OpenSSL re-derive the padded key blocks each time. Here a secret is vetted the first time it
+//! is seen (by the same Python rules, so the `InvalidKeyError`s are PyJWT's), then kept as a
+//! prepared `aws-lc-rs` key in a bounded, thread-safe LRU cache keyed by (hash, secret bytes).
+//! Cached secrets are zeroed when evicted.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, RwLock};
+
+use aws_lc_rs::hmac;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use zeroize::Zeroize;
+
+use crate::py_refs::package;
+
+/// The HMAC hash functions JWS defines (RFC 7518 section 3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HmacHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HmacHash {
+    fn algorithm(self) -> hmac::Algorithm {
+        match self {
+            HmacHash::Sha256 => hmac::HMAC_SHA256,
+            HmacHash::Sha384 => hmac::HMAC_SHA384,
+            HmacHash::Sha512 => hmac::HMAC_SHA512,
+        }
+    }
+
+    pub fn digest_len(self) -> usize {
+        match self {
+            HmacHash::Sha256 => 32,
+            HmacHash::Sha384 => 48,
+            HmacHash::Sha512 => 64,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            HmacHash::Sha256 => "SHA256",
+            HmacHash::Sha384 => "SHA384",
+            HmacHash::Sha512 => "SHA512",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "SHA256" | "sha256" => Some(HmacHash::Sha256),
+            "SHA384" | "sha384" => Some(HmacHash::Sha384),
+            "SHA512" | "sha512" => Some(HmacHash::Sha512),
+            _ => None,
+        }
+    }
+}
+
+/// A vetted secret, ready to sign and verify.
+pub struct PreparedHmacKey {
+    key: hmac::Key,
+    secret_len: usize,
+    last_used: AtomicU64,
+}
+
+impl PreparedHmacKey {
+    pub fn sign(&self, message: &[u8]) -> hmac::Tag {
+        hmac::sign(&self.key, message)
+    }
+
+    /// Constant-time comparison of `signature` against the MAC of `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        hmac::verify(&self.key, message, signature).is_ok()
+    }
+
+    /// PyJWT's `check_key_length` message for a secret shorter than the digest.
+    pub fn weakness(&self, hash: HmacHash) -> Option<String> {
+        let min = hash.digest_len();
+        (self.secret_len < min).then(|| {
+            format!(
+                "The HMAC key is {} bytes long, which is below the minimum recommended length \
+                 of {min} bytes for {}. See RFC 7518 Section 3.2.",
+                self.secret_len,
+                hash.name()
+            )
+        })
+    }
+}
+
+/// Secret bytes used as a cache key; zeroed when dropped.
+struct SecretBytes(Box<[u8]>);
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+impl PartialEq for SecretBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for SecretBytes {}
+impl Hash for SecretBytes {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+impl Borrow<[u8]> for SecretBytes {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+type Shard = HashMap<SecretBytes, Arc<PreparedHmacKey>>;
+
+struct KeyCache {
+    shards: [RwLock<Shard>; 3],
+    capacity: AtomicUsize,
+    clock: AtomicU64,
+}
+
+const DEFAULT_CAPACITY: usize = 256;
+
+static CACHE: LazyLock<KeyCache> = LazyLock::new(|| KeyCache {
+    shards: Default::default(),
+    capacity: AtomicUsize::new(DEFAULT_CAPACITY),
+    clock: AtomicU64::new(0),
+});
+
+impl KeyCache {
+    fn shard(&self, hash: HmacHash) -> &RwLock<Shard> {
+        let [a, b, c] = &self.shards;
+        match hash {
+            HmacHash::Sha256 => a,
+            HmacHash::Sha384 => b,
+            HmacHash::Sha512 => c,
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn get(&self, hash: HmacHash, secret: &[u8]) -> Option<Arc<PreparedHmacKey>> {
+        let shard = self.shard(hash).read().ok()?;
+        let key = shard.get(secret)?;
+        key.last_used.store(self.tick(), Ordering::Relaxed);
+        Some(Arc::clone(key))
+    }
+
+    fn insert(&self, hash: HmacHash, secret: &[u8], key: Arc<PreparedHmacKey>) {
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        let Ok(mut shard) = self.shard(hash).write() else { return };
+        if capacity == 0 {
+            return;
+        }
+        while shard.len() >= capacity {
+            let oldest = shard.iter().min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
+            let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else { break };
+            shard.remove(&oldest);
+        }
+        shard.insert(SecretBytes(secret.into()), key);
+    }
+
+    fn clear_over(&self, capacity: usize) {
+        for shard in &self.shards {
+            if let Ok(mut shard) = shard.write() {
+                while shard.len() > capacity {
+                    let oldest = shard.iter().min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
+                    let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else { break };
+                    shard.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().map(|s| s.len()).unwrap_or(0)).sum()
+    }
+}
+
+/// PyJWT's `force_bytes(key)`: `str` as UTF-8, `bytes` as they are, anything else a TypeError.
+pub fn with_secret_bytes<R>(key: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+    if let Ok(text) = key.cast::<PyString>() {
+        match text.to_str() {
+            Ok(s) => f(s.as_bytes()),
+            // Lone surrogates: the UnicodeEncodeError of PyJWT's `key.encode("utf-8")`.
+            Err(_) => Err(text.call_method1("encode", ("utf-8",)).err().unwrap_or_else(not_str_or_bytes)),
+        }
+    } else if let Ok(bytes) = key.cast::<PyBytes>() {
+        f(bytes.as_bytes())
+    } else {
+        Err(not_str_or_bytes())
+    }
+}
+
+fn not_str_or_bytes() -> PyErr {
+    PyTypeError::new_err("Expected a string or bytes value")
+}
+
+/// The prepared key for `key` under `hash`, vetting and caching it on first sight.
+pub fn prepared_key(py: Python<'_>, hash: HmacHash, key: &Bound<'_, PyAny>) -> PyResult<Arc<PreparedHmacKey>> {
+    with_secret_bytes(key, |secret| {
+        if let Some(found) = CACHE.get(hash, secret) {
+            return Ok(found);
+        }
+        // First sight: PyJWT's rules (empty, PEM, SSH, DER, JWK-looking secrets are refused).
+        package(py)?.vet_hmac_secret.bind(py).call1((PyBytes::new(py, secret),))?;
+        let prepared = Arc::new(PreparedHmacKey {
+            key: hmac::Key::new(hash.algorithm(), secret),
+            secret_len: secret.len(),
+            last_used: AtomicU64::new(CACHE.tick()),
+        });
+        CACHE.insert(hash, secret, Arc::clone(&prepared));
+        Ok(prepared)
+    })
+}
+
+fn hash_named(name: &str) -> PyResult<HmacHash> {
+    HmacHash::from_name(name).ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("unsupported HMAC hash {name}")))
+}
+
+/// HMAC of `msg` under raw `key` bytes, for `HMACAlgorithm.sign` (which, like PyJWT's,
+/// does not vet the key: `prepare_key` does).
+#[pyfunction]
+pub fn hmac_sign<'py>(py: Python<'py>, hash: &str, key: &[u8], msg: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = hmac::sign(&hmac::Key::new(hash_named(hash)?.algorithm(), key), msg);
+    Ok(PyBytes::new(py, tag.as_ref()))
+}
+
+/// Constant-time HMAC verification, for `HMACAlgorithm.verify`.
+#[pyfunction]
+pub fn hmac_verify(hash: &str, key: &[u8], msg: &[u8], sig: &[u8]) -> PyResult<bool> {
+    Ok(hmac::verify(&hmac::Key::new(hash_named(hash)?.algorithm(), key), msg, sig).is_ok())
+}
+
+/// Bound the number of cached prepared keys per hash (0 disables caching).
+#[pyfunction]
+pub fn set_key_cache_size(size: usize) {
+    CACHE.capacity.store(size, Ordering::Relaxed);
+    CACHE.clear_over(size);
+}
+
+/// `{"size": cached keys, "capacity": bound per hash}`.
+#[pyfunction]
+pub fn key_cache_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let info = PyDict::new(py);
+    info.set_item("size", CACHE.len())?;
+    info.set_item("capacity", CACHE.capacity.load(Ordering::Relaxed))?;
+    Ok(info)
+}

@@ -1,0 +1,324 @@
+//! JSON for tokens, with the semantics of the stdlib `json` module that PyJWT uses.
+//!
+//! Reading: `jiter` builds Python objects straight from the bytes. It is used only where its
+//! result provably equals `json.loads` (valid UTF-8, no encoding sniffing, no integer longer
+//! than CPython's digit limit); every error and every other input goes to `json.loads` itself,
+//! so messages and edge cases (BOMs, UTF-16, lone surrogates) are the stdlib's by construction.
+//!
+//! Writing: a native writer for the types JWT claims are made of reproduces
+//! `json.dumps(obj, separators=(",", ":"))` byte for byte (`ensure_ascii`, `NaN`, float repr);
+//! any other object falls back to `json.dumps`, which also raises its exact errors.
+
+use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
+use pyo3::exceptions::{PyRecursionError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::errors::{fail, Exc};
+use crate::py_refs::refs;
+
+/// CPython's default `sys.int_max_str_digits`: `json.loads` refuses longer integers.
+const INT_MAX_STR_DIGITS: usize = 4300;
+
+/// Nesting beyond this is left to `json.dumps`, which reports cycles and recursion exactly.
+const MAX_WRITE_DEPTH: usize = 64;
+
+const PARSER: PythonParse = PythonParse {
+    allow_inf_nan: true,
+    cache_mode: StringCacheMode::Keys,
+    partial_mode: PartialMode::Off,
+    catch_duplicate_keys: false,
+    float_mode: FloatMode::Float,
+};
+
+/// Whether `json.loads(data)` would decode `data` as plain UTF-8 with no digit-limit error.
+fn native_parse_is_exact(data: &[u8]) -> bool {
+    let sniffs_utf16_or_32 = data.first() == Some(&0) || data.get(1) == Some(&0);
+    if sniffs_utf16_or_32 || std::str::from_utf8(data).is_err() {
+        return false;
+    }
+    data.len() <= INT_MAX_STR_DIGITS || longest_digit_run(data) <= INT_MAX_STR_DIGITS
+}
+
+fn longest_digit_run(data: &[u8]) -> usize {
+    let (mut longest, mut current) = (0, 0);
+    for byte in data {
+        current = if byte.is_ascii_digit() { current + 1 } else { 0 };
+        longest = longest.max(current);
+    }
+    longest
+}
+
+/// `json.loads(data)` for a JWS header or payload, as PyJWT calls it: a `ValueError` or
+/// `RecursionError` becomes `DecodeError("Invalid {what} string: ...")`, and the value must
+/// be a JSON object.
+pub fn load_object<'py>(py: Python<'py>, data: &[u8], what: &str) -> PyResult<Bound<'py, PyDict>> {
+    let refs = refs(py)?;
+    let value = match refs.current_json_loads(py)? {
+        Some(patched) => call_loads(py, &patched, data, what)?,
+        None => match native_parse_is_exact(data).then(|| PARSER.python_parse(py, data)) {
+            Some(Ok(value)) => value,
+            _ => call_loads(py, refs.json_loads.bind(py), data, what)?,
+        },
+    };
+    match value.cast_into::<PyDict>() {
+        Ok(dict) => Ok(dict),
+        Err(_) => fail(py, Exc::DecodeError, format!("Invalid {what} string: must be a json object")),
+    }
+}
+
+fn call_loads<'py>(
+    py: Python<'py>,
+    loads: &Bound<'py, PyAny>,
+    data: &[u8],
+    what: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    loads.call1((PyBytes::new(py, data),)).map_err(|err| {
+        if err.is_instance_of::<PyValueError>(py) || err.is_instance_of::<PyRecursionError>(py) {
+            let message = format!("Invalid {what} string: {}", err.value(py));
+            Exc::DecodeError.err_from(py, message, err)
+        } else {
+            err
+        }
+    })
+}
+
+/// `PyJWT._decode_payload`'s JSON step, for the Python layer.
+#[pyfunction]
+pub fn loads_payload<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    load_object(py, data, "payload")
+}
+
+/// `json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys, cls=cls).encode()`.
+pub fn dump<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    sort_keys: bool,
+    cls: Option<&Bound<'py, PyAny>>,
+    out: &mut Vec<u8>,
+) -> PyResult<()> {
+    let refs = refs(py)?;
+    let patched = refs.current_json_dumps(py)?;
+    if cls.is_none() && patched.is_none() {
+        let start = out.len();
+        let mut writer = Writer { out: &mut *out, sort_keys };
+        if writer.value(obj, 0)? {
+            return Ok(());
+        }
+        out.truncate(start);
+    }
+    let dumps = patched.unwrap_or_else(|| refs.json_dumps.bind(py).clone());
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("separators", (",", ":"))?;
+    kwargs.set_item("cls", cls)?;
+    if sort_keys {
+        kwargs.set_item("sort_keys", true)?;
+    }
+    let text = dumps.call((obj,), Some(&kwargs))?;
+    let text = text.cast_into::<PyString>()?;
+    out.extend_from_slice(text.to_str()?.as_bytes());
+    Ok(())
+}
+
+/// `json.dumps(obj, separators=(",", ":"))` as bytes, for the Python layer.
+#[pyfunction]
+#[pyo3(signature = (obj, cls=None, sort_keys=false))]
+pub fn dumps_compact<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    cls: Option<&Bound<'py, PyAny>>,
+    sort_keys: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::with_capacity(256);
+    dump(py, obj, sort_keys, cls.filter(|c| !c.is_none()), &mut out)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The native writer. Each method returns `Ok(false)` when it meets something only
+/// `json.dumps` can judge (an unknown type, a non-str key, a lone surrogate, deep nesting).
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    sort_keys: bool,
+}
+
+impl Writer<'_> {
+    fn value(&mut self, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<bool> {
+        if depth > MAX_WRITE_DEPTH {
+            return Ok(false);
+        }
+        if obj.is_none() {
+            self.out.extend_from_slice(b"null");
+        } else if let Ok(flag) = obj.cast::<PyBool>() {
+            self.out.extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+        } else if let Ok(text) = obj.cast::<PyString>() {
+            return self.string(text);
+        } else if let Ok(int) = obj.cast::<PyInt>() {
+            return self.int(int);
+        } else if let Ok(float) = obj.cast::<PyFloat>() {
+            self.float(float)?;
+        } else if let Ok(list) = obj.cast::<PyList>() {
+            return self.array(list.iter(), depth);
+        } else if let Ok(tuple) = obj.cast::<PyTuple>() {
+            return self.array(tuple.iter(), depth);
+        } else if obj.is_exact_instance_of::<PyDict>() {
+            return self.object(obj.cast::<PyDict>()?, depth);
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn string(&mut self, text: &Bound<'_, PyString>) -> PyResult<bool> {
+        match text.to_str() {
+            Ok(s) => {
+                write_ascii_string(self.out, s);
+                Ok(true)
+            }
+            // Lone surrogates: `json.dumps` escapes them; let it.
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn int(&mut self, int: &Bound<'_, PyInt>) -> PyResult<bool> {
+        match int.extract::<i64>() {
+            Ok(n) => {
+                self.out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                Ok(true)
+            }
+            // Big integers: `int.__repr__`, including CPython's digit limit error.
+            Err(_) => Ok(false),
+        }
+    }
+
+    fn float(&mut self, float: &Bound<'_, PyFloat>) -> PyResult<()> {
+        let v = float.value();
+        if v.is_nan() {
+            self.out.extend_from_slice(b"NaN");
+        } else if v.is_infinite() {
+            self.out.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
+        } else {
+            // `float.__repr__` of the value: exact by construction, and floats are rare in claims.
+            let repr = PyFloat::new(float.py(), v).repr()?;
+            self.out.extend_from_slice(repr.to_str()?.as_bytes());
+        }
+        Ok(())
+    }
+
+    fn array<'py>(
+        &mut self,
+        items: impl Iterator<Item = Bound<'py, PyAny>>,
+        depth: usize,
+    ) -> PyResult<bool> {
+        self.out.push(b'[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            if !self.value(&item, depth + 1)? {
+                return Ok(false);
+            }
+        }
+        self.out.push(b']');
+        Ok(true)
+    }
+
+    fn object(&mut self, dict: &Bound<'_, PyDict>, depth: usize) -> PyResult<bool> {
+        let mut entries = Vec::with_capacity(dict.len());
+        for (key, value) in dict.iter() {
+            let Ok(key) = key.cast_into::<PyString>() else {
+                return Ok(false);
+            };
+            entries.push((key, value));
+        }
+        if self.sort_keys {
+            let mut keyed = Vec::with_capacity(entries.len());
+            for (key, value) in entries {
+                let Ok(text) = key.to_str().map(str::to_owned) else {
+                    return Ok(false);
+                };
+                keyed.push((text, key, value));
+            }
+            // UTF-8 byte order is code point order, which is how Python sorts str.
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            entries = keyed.into_iter().map(|(_, key, value)| (key, value)).collect();
+        }
+        self.out.push(b'{');
+        for (i, (key, value)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            if !self.string(key)? {
+                return Ok(false);
+            }
+            self.out.push(b':');
+            if !self.value(value, depth + 1)? {
+                return Ok(false);
+            }
+        }
+        self.out.push(b'}');
+        Ok(true)
+    }
+}
+
+/// A JSON string with `ensure_ascii=True` escaping: everything outside `' '..='~'` is escaped.
+pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let mut run_start = 0;
+    for (i, ch) in s.char_indices() {
+        let plain = (' '..='~').contains(&ch) && ch != '"' && ch != '\\';
+        if plain {
+            continue;
+        }
+        out.extend_from_slice(s.as_bytes().get(run_start..i).unwrap_or_default());
+        run_start = i + ch.len_utf8();
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    out.extend_from_slice(b"\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX[usize::from((*unit >> shift) & 0xf)]);
+                    }
+                }
+            }
+        }
+    }
+    out.extend_from_slice(s.as_bytes().get(run_start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        write_ascii_string(&mut out, s);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn escapes_like_ensure_ascii() {
+        assert_eq!(escaped("plain"), "\"plain\"");
+        assert_eq!(escaped("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(escaped("\n\r\t\u{8}\u{c}\u{1}"), "\"\\n\\r\\t\\b\\f\\u0001\"");
+        assert_eq!(escaped("\u{7f}é"), "\"\\u007f\\u00e9\"");
+        assert_eq!(escaped("😀"), "\"\\ud83d\\ude00\"");
+    }
+
+    #[test]
+    fn sniffs_what_json_loads_would_decode_differently() {
+        assert!(native_parse_is_exact(b"{\"a\":1}"));
+        assert!(!native_parse_is_exact(b"{\x00\"\x00"));
+        assert!(!native_parse_is_exact(b"\xef\xbb\xbf{}\xff"));
+        assert_eq!(longest_digit_run(b"a123b45"), 3);
+    }
+}

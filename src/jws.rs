@@ -1,0 +1,545 @@
+//! The compact JWS pipeline behind `PyJWS`: load, header checks, signature, and encode.
+//!
+//! Every step raises what PyJWT 2.15.1 raises, in the same order: the `algorithms` argument is
+//! checked before the token is looked at, then segments, header JSON, payload, signature
+//! segment, header parameters (`kid`, `crit`, `b64`), and finally the signature itself.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::algorithms::Algo;
+use crate::args::{empty_str, given, Arg};
+use crate::base64url;
+use crate::errors::{fail, token_unicode_error, warn, Exc, Warn};
+use crate::json;
+use crate::py_refs::package;
+
+/// A token split and decoded, borrowing nothing from Python.
+pub struct Loaded<'py> {
+    pub header: Bound<'py, PyDict>,
+    pub payload: Vec<u8>,
+    /// `header.payload` exactly as it appears in the token (padding included).
+    pub signing_input: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Run `f` over the token's bytes: `str` as UTF-8, `bytes` as they are.
+pub fn with_token_bytes<R>(py: Python<'_>, jwt: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+    if let Ok(text) = jwt.cast::<PyString>() {
+        match text.to_str() {
+            Ok(s) => f(s.as_bytes()),
+            Err(_) => {
+                let err = text.call_method1("encode", ("utf-8",)).err();
+                Err(err.map_or_else(|| Exc::DecodeError.err(py, "Invalid token type"), |e| token_unicode_error(py, e)))
+            }
+        }
+    } else if let Ok(bytes) = jwt.cast::<PyBytes>() {
+        f(bytes.as_bytes())
+    } else {
+        fail(py, Exc::DecodeError, "Invalid token type. Token must be a <class 'bytes'>")
+    }
+}
+
+/// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature.
+pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
+    let last_dot = token.iter().rposition(|&b| b == b'.');
+    let Some((signing_input, crypto_segment)) = last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?))) else {
+        return fail(py, Exc::DecodeError, "Not enough segments");
+    };
+    let first_dot = signing_input.iter().position(|&b| b == b'.');
+    let Some((header_segment, payload_segment)) =
+        first_dot.and_then(|i| Some((signing_input.get(..i)?, signing_input.get(i + 1..)?)))
+    else {
+        return fail(py, Exc::DecodeError, "Not enough segments");
+    };
+    let header_json = base64url::decode_named(py, header_segment, "header")?;
+    let header = json::load_object(py, &header_json, "header")?;
+    let payload = if is_false(header.get_item(intern!(py, "b64"))?.as_ref()) {
+        // RFC 7797 detached form: the segment must be empty, and is never decoded.
+        if !payload_segment.is_empty() {
+            return fail(py, Exc::DecodeError, "Payload segment must be empty when 'b64' is false.");
+        }
+        Vec::new()
+    } else {
+        base64url::decode_named(py, payload_segment, "payload")?
+    };
+    let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
+    Ok(Loaded { header, payload, signing_input: signing_input.to_vec(), signature })
+}
+
+fn is_false(value: Option<&Bound<'_, PyAny>>) -> bool {
+    value.is_some_and(|v| v.cast::<PyBool>().is_ok_and(|b| !b.is_true()))
+}
+
+/// `PyJWS._validate_headers`: `kid` must be a string; `crit` is checked when decoding.
+pub fn validate_headers(py: Python<'_>, header: &Bound<'_, PyAny>, encoding: bool) -> PyResult<()> {
+    if let Some(kid) = get(header, "kid")? {
+        if !kid.is_instance_of::<PyString>() {
+            return fail(py, Exc::InvalidTokenError, "Key ID header parameter must be a string");
+        }
+    }
+    if !encoding {
+        if let Some(crit) = get(header, "crit")? {
+            validate_crit(py, header, &crit)?;
+        }
+    }
+    Ok(())
+}
+
+/// `header.get(name)` for a dict or any mapping (encode accepts mappings as headers).
+fn get<'py>(header: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Ok(dict) = header.cast::<PyDict>() {
+        return dict.get_item(name);
+    }
+    if header.contains(name)? {
+        return header.get_item(name).map(Some);
+    }
+    Ok(None)
+}
+
+/// Only `b64` is an understood critical extension (RFC 7515 section 4.1.11).
+fn validate_crit(py: Python<'_>, header: &Bound<'_, PyAny>, crit: &Bound<'_, PyAny>) -> PyResult<()> {
+    let Some(list) = crit.cast::<PyList>().ok().filter(|l| !l.is_empty()) else {
+        return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: must be a non-empty list");
+    };
+    for ext in list.iter() {
+        let Ok(name) = ext.cast::<PyString>() else {
+            return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: values must be strings");
+        };
+        if name.to_str().ok() != Some("b64") {
+            return fail(py, Exc::InvalidTokenError, format!("Unsupported critical extension: {name}"));
+        }
+        if !header.contains(name)? {
+            return fail(py, Exc::InvalidTokenError, format!("Critical extension '{name}' is missing from headers"));
+        }
+    }
+    Ok(())
+}
+
+/// What `PyJWS.decode_complete` needs besides the token.
+pub struct VerifyRequest<'py> {
+    pub key: Bound<'py, PyAny>,
+    pub algorithms: Option<Bound<'py, PyAny>>,
+    pub verify_signature: bool,
+    pub enforce_min_key_length: bool,
+    pub detached_payload: Option<Bound<'py, PyAny>>,
+}
+
+/// A verified (or, with verification off, merely decoded) token.
+pub struct Decoded<'py> {
+    pub header: Bound<'py, PyDict>,
+    pub payload: Payload<'py>,
+    pub signature: Vec<u8>,
+}
+
+/// The payload bytes, or the caller's detached payload object as it was given.
+pub enum Payload<'py> {
+    Bytes(Vec<u8>),
+    Detached(Bound<'py, PyAny>),
+}
+
+impl<'py> Payload<'py> {
+    pub fn to_object(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self {
+            Payload::Bytes(bytes) => PyBytes::new(py, bytes).into_any(),
+            Payload::Detached(obj) => obj.clone(),
+        }
+    }
+}
+
+/// `PyJWS.decode_complete` after option merging.
+pub fn decode<'py>(
+    py: Python<'py>,
+    registry: &Bound<'py, PyDict>,
+    jwt: &Bound<'py, PyAny>,
+    request: VerifyRequest<'py>,
+) -> PyResult<Decoded<'py>> {
+    let is_jwk = request.key.is_instance(package(py)?.pyjwk.bind(py))?;
+    let has_algorithms = match &request.algorithms {
+        Some(algorithms) => algorithms.is_truthy()?,
+        None => false,
+    };
+    if request.verify_signature && !has_algorithms && !is_jwk {
+        return fail(
+            py,
+            Exc::DecodeError,
+            "It is required that you pass in a value for the \"algorithms\" argument when calling decode().",
+        );
+    }
+    let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
+    validate_headers(py, loaded.header.as_any(), false)?;
+
+    let b64_false = is_false(loaded.header.get_item(intern!(py, "b64"))?.as_ref());
+    if request.detached_payload.is_some() && !b64_false {
+        return fail(
+            py,
+            Exc::DecodeError,
+            "It is only valid to pass \"detached_payload\" when the protected header has \"b64\" set to false.",
+        );
+    }
+    let (payload, signing_input) = if b64_false {
+        let crit_lists_b64 = match loaded.header.get_item(intern!(py, "crit"))? {
+            Some(crit) if crit.is_truthy()? => crit.cast::<PyList>().map_or(Ok(false), |l| l.contains("b64"))?,
+            _ => false,
+        };
+        if !crit_lists_b64 {
+            return fail(py, Exc::InvalidTokenError, "The 'b64' header parameter requires 'b64' to be listed in 'crit'.");
+        }
+        let Some(detached) = request.detached_payload.clone() else {
+            return fail(
+                py,
+                Exc::DecodeError,
+                "It is required that you pass in a value for the \"detached_payload\" argument to decode a message having the b64 header set to false.",
+            );
+        };
+        let head = loaded.signing_input.split(|&b| b == b'.').next().unwrap_or_default();
+        let mut signing_input = head.to_vec();
+        signing_input.push(b'.');
+        signing_input.extend_from_slice(&bytes_like(py, &detached)?);
+        (Payload::Detached(detached), signing_input)
+    } else {
+        (Payload::Bytes(loaded.payload), loaded.signing_input)
+    };
+
+    if request.verify_signature {
+        verify_signature(py, registry, &loaded.header, &signing_input, &loaded.signature, &request, is_jwk)?;
+    }
+    Ok(Decoded { header: loaded.header, payload, signature: loaded.signature })
+}
+
+/// The bytes of a bytes-like detached payload; other types fail as `b".".join` does.
+fn bytes_like(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    if let Ok(array) = obj.cast::<PyByteArray>() {
+        return Ok(array.to_vec());
+    }
+    let joined = PyBytes::new(py, b".").call_method1("join", (PyList::new(py, [PyBytes::new(py, b"").into_any(), obj.clone()])?,))?;
+    Ok(joined.extract::<Vec<u8>>()?.split_off(1))
+}
+
+/// `PyJWS._verify_signature`.
+fn verify_signature<'py>(
+    py: Python<'py>,
+    registry: &Bound<'py, PyDict>,
+    header: &Bound<'py, PyDict>,
+    signing_input: &[u8],
+    signature: &[u8],
+    request: &VerifyRequest<'py>,
+    is_jwk: bool,
+) -> PyResult<()> {
+    let key = &request.key;
+    let algorithms = match (&request.algorithms, is_jwk) {
+        (None, true) => Some(PyList::new(py, [key.getattr(intern!(py, "algorithm_name"))?])?.into_any()),
+        (algorithms, _) => algorithms.clone(),
+    };
+    let Some(alg) = header.get_item(intern!(py, "alg"))? else {
+        return fail(py, Exc::InvalidAlgorithmError, "Algorithm not specified");
+    };
+    let allowed = match &algorithms {
+        Some(algorithms) => algorithms.contains(&alg)?,
+        None => true,
+    };
+    if !alg.is_truthy()? || !allowed {
+        return fail(py, Exc::InvalidAlgorithmError, "The specified alg value is not allowed");
+    }
+    let (algo, key_material) = if is_jwk {
+        let bound_name = key.getattr(intern!(py, "algorithm_name"))?;
+        if alg.ne(&bound_name)? {
+            let message = format!(
+                "Token algorithm {} does not match the key's algorithm {}",
+                alg.repr()?,
+                bound_name.repr()?
+            );
+            return fail(py, Exc::InvalidAlgorithmError, message);
+        }
+        (Algo::of(py, &key.getattr(intern!(py, "Algorithm"))?)?, key.getattr(intern!(py, "key"))?)
+    } else {
+        match registry.get_item(&alg)? {
+            Some(alg_obj) => (Algo::of(py, &alg_obj)?, key.clone()),
+            None => return fail(py, Exc::InvalidAlgorithmError, "Algorithm not supported"),
+        }
+    };
+    algo.verify(py, &key_material, signing_input, signature, request.enforce_min_key_length)
+}
+
+/// What `PyJWS.encode` needs besides the payload bytes.
+pub struct SignRequest<'py> {
+    pub key: Bound<'py, PyAny>,
+    pub algorithm: Arg<'py>,
+    pub headers: Option<Bound<'py, PyAny>>,
+    pub json_encoder: Option<Bound<'py, PyAny>>,
+    pub is_payload_detached: bool,
+    pub sort_headers: bool,
+    pub enforce_min_key_length: bool,
+}
+
+/// `PyJWS.encode`: header, segments, signature; returns the compact token.
+pub fn encode<'py>(
+    py: Python<'py>,
+    registry: &Bound<'py, PyDict>,
+    header_typ: &Bound<'py, PyAny>,
+    payload: &[u8],
+    request: SignRequest<'py>,
+) -> PyResult<Bound<'py, PyString>> {
+    let key = &request.key;
+    let is_jwk = key.is_instance(package(py)?.pyjwk.bind(py))?;
+    let jwk_algorithm = || key.getattr(intern!(py, "algorithm_name"));
+    let mut alg = match request.algorithm {
+        Arg::Missing if is_jwk => jwk_algorithm()?,
+        Arg::Missing => PyString::new(py, "HS256").into_any(),
+        Arg::Given(a) if a.is_none() && is_jwk => jwk_algorithm()?,
+        Arg::Given(a) if a.is_none() => PyString::new(py, "none").into_any(),
+        Arg::Given(a) => a,
+    };
+    let mut detached = request.is_payload_detached;
+    let headers = match &request.headers {
+        Some(h) if h.is_truthy()? => Some(h),
+        _ => None,
+    };
+    if let Some(headers) = headers {
+        if let Some(header_alg) = get(headers, "alg")? {
+            if header_alg.is_truthy()? {
+                alg = header_alg;
+            }
+        }
+        if is_false(get(headers, "b64")?.as_ref()) {
+            detached = true;
+        }
+    }
+
+    let header = PyDict::new(py);
+    header.set_item(intern!(py, "typ"), header_typ)?;
+    header.set_item(intern!(py, "alg"), &alg)?;
+    if let Some(headers) = headers {
+        validate_headers(py, headers, true)?;
+        header.call_method1(intern!(py, "update"), (headers,))?;
+    }
+    if !header.get_item(intern!(py, "typ"))?.map_or(Ok(false), |t| t.is_truthy())? {
+        header.del_item(intern!(py, "typ"))?;
+    }
+    if detached {
+        header.set_item(intern!(py, "b64"), false)?;
+        let crit = header.get_item(intern!(py, "crit"))?.unwrap_or_else(|| PyList::empty(py).into_any());
+        let Ok(crit) = crit.cast_into::<PyList>() else {
+            return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: must be a list");
+        };
+        if !crit.contains("b64")? {
+            let extended = PyList::new(py, crit.iter())?;
+            extended.append("b64")?;
+            header.set_item(intern!(py, "crit"), extended)?;
+        }
+    } else if header.contains(intern!(py, "b64"))? {
+        header.del_item(intern!(py, "b64"))?;
+    }
+
+    let mut header_json = Vec::with_capacity(64);
+    json::dump(py, header.as_any(), request.sort_headers, request.json_encoder.as_ref(), &mut header_json)?;
+    let mut token = Vec::with_capacity(header_json.len() * 2 + payload.len() * 2 + 96);
+    base64url::encode_into(&header_json, &mut token);
+    token.push(b'.');
+    let payload_start = token.len();
+    if detached {
+        token.extend_from_slice(payload);
+    } else {
+        base64url::encode_into(payload, &mut token);
+    }
+
+    let Some(alg_obj) = registry.get_item(&alg)? else {
+        return Err(pyo3::exceptions::PyNotImplementedError::new_err("Algorithm not supported"));
+    };
+    let key_material = if is_jwk { key.getattr(intern!(py, "key"))? } else { key.clone() };
+    let signature = Algo::of(py, &alg_obj)?.sign(py, &key_material, &token, request.enforce_min_key_length)?;
+
+    if detached {
+        token.truncate(payload_start);
+    }
+    token.push(b'.');
+    base64url::encode_into(&signature, &mut token);
+    // Only base64url characters and dots: always valid UTF-8.
+    Ok(PyString::new(py, std::str::from_utf8(&token).unwrap_or_default()))
+}
+
+/// The `**kwargs` deprecation PyJWT emits for unknown keyword arguments.
+pub fn warn_extra_kwargs(py: Python<'_>, function: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let Some(kwargs) = kwargs.filter(|k| !k.is_empty()) else { return Ok(()) };
+    let names = PyTuple::new(py, kwargs.keys())?;
+    let message = format!(
+        "passing additional kwargs to {function}() is deprecated and will be removed in pyjwt version 3. \
+         Unsupported kwargs: {}",
+        names.repr()?
+    );
+    warn(py, Warn::RemovedInPyjwt3, &message)
+}
+
+/// A payload given to `PyJWS.encode`: bytes-like only, as `base64.urlsafe_b64encode` wants.
+fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    if let Ok(array) = obj.cast::<PyByteArray>() {
+        return Ok(array.to_vec());
+    }
+    let type_name = obj.get_type().name()?;
+    Err(PyTypeError::new_err(format!("a bytes-like object is required, not '{type_name}'")))
+}
+
+/// Native state of one `PyJWS`: its algorithm registry and options, shared by reference.
+#[pyclass(module = "turbojwt._turbojwt")]
+pub struct JwsEngine {
+    pub registry: Py<PyDict>,
+    pub options: Py<PyDict>,
+    pub header_typ: Py<PyAny>,
+}
+
+impl JwsEngine {
+    /// `{**self.options, **options}[name]`, without building the merged dict.
+    pub fn sig_option<'py>(&self, py: Python<'py>, options: Option<&Bound<'py, PyAny>>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if let Some(options) = options {
+            if let Some(value) = get(options, name)? {
+                return Ok(Some(value));
+            }
+        }
+        self.options.bind(py).get_item(name)
+    }
+}
+
+#[pymethods]
+impl JwsEngine {
+    #[new]
+    fn new(registry: Py<PyDict>, options: Py<PyDict>, header_typ: Py<PyAny>) -> Self {
+        JwsEngine { registry, options, header_typ }
+    }
+
+    /// Point the engine at a replaced registry or options dict.
+    #[pyo3(signature = (*, registry=None, options=None, header_typ=None))]
+    fn rebind(&mut self, registry: Option<Py<PyDict>>, options: Option<Py<PyDict>>, header_typ: Option<Py<PyAny>>) {
+        if let Some(registry) = registry {
+            self.registry = registry;
+        }
+        if let Some(options) = options {
+            self.options = options;
+        }
+        if let Some(header_typ) = header_typ {
+            self.header_typ = header_typ;
+        }
+    }
+
+    #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
+    fn decode_complete<'py>(
+        &self,
+        py: Python<'py>,
+        jwt: &Bound<'py, PyAny>,
+        key: Arg<'py>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        options: Option<Bound<'py, PyAny>>,
+        detached_payload: Option<Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        warn_extra_kwargs(py, "decode_complete", kwargs)?;
+        let decoded = self.decode_jws(py, jwt, key, algorithms, options, detached_payload)?;
+        let result = PyDict::new(py);
+        result.set_item(intern!(py, "payload"), decoded.payload.to_object(py))?;
+        result.set_item(intern!(py, "header"), decoded.header)?;
+        result.set_item(intern!(py, "signature"), PyBytes::new(py, &decoded.signature))?;
+        Ok(result)
+    }
+
+    #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        jwt: &Bound<'py, PyAny>,
+        key: Arg<'py>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        options: Option<Bound<'py, PyAny>>,
+        detached_payload: Option<Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        warn_extra_kwargs(py, "decode", kwargs)?;
+        let decoded = self.decode_jws(py, jwt, key, algorithms, options, detached_payload)?;
+        Ok(decoded.payload.to_object(py))
+    }
+
+    #[pyo3(signature = (payload, key, algorithm=Arg::Missing, headers=None, json_encoder=None, is_payload_detached=false, sort_headers=true))]
+    #[allow(clippy::too_many_arguments)]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+        key: &Bound<'py, PyAny>,
+        algorithm: Arg<'py>,
+        headers: Option<Bound<'py, PyAny>>,
+        json_encoder: Option<Bound<'py, PyAny>>,
+        is_payload_detached: bool,
+        sort_headers: bool,
+    ) -> PyResult<Bound<'py, PyString>> {
+        let enforce = self.sig_option(py, None, "enforce_minimum_key_length")?.map_or(Ok(false), |v| v.is_truthy())?;
+        let request = SignRequest {
+            key: key.clone(),
+            algorithm,
+            headers,
+            json_encoder: json_encoder.filter(|e| !e.is_none()),
+            is_payload_detached,
+            sort_headers,
+            enforce_min_key_length: enforce,
+        };
+        let payload = payload_bytes(payload)?;
+        encode(py, self.registry.bind(py), self.header_typ.bind(py), &payload, request)
+    }
+
+    /// `PyJWS.get_unverified_header`: load and check the header, verify nothing.
+    fn get_unverified_header<'py>(&self, py: Python<'py>, jwt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
+        validate_headers(py, loaded.header.as_any(), false)?;
+        Ok(loaded.header)
+    }
+
+    /// `PyJWS._load`: `(payload, signing_input, header, signature)`.
+    fn load<'py>(&self, py: Python<'py>, jwt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
+        PyTuple::new(
+            py,
+            [
+                PyBytes::new(py, &loaded.payload).into_any(),
+                PyBytes::new(py, &loaded.signing_input).into_any(),
+                loaded.header.into_any(),
+                PyBytes::new(py, &loaded.signature).into_any(),
+            ],
+        )
+    }
+
+    /// `PyJWS._validate_headers`.
+    #[pyo3(signature = (headers, *, encoding=false))]
+    fn validate_headers(&self, py: Python<'_>, headers: &Bound<'_, PyAny>, encoding: bool) -> PyResult<()> {
+        validate_headers(py, headers, encoding)
+    }
+}
+
+impl JwsEngine {
+    fn decode_jws<'py>(
+        &self,
+        py: Python<'py>,
+        jwt: &Bound<'py, PyAny>,
+        key: Arg<'py>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        options: Option<Bound<'py, PyAny>>,
+        detached_payload: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Decoded<'py>> {
+        let options = options.filter(|o| !o.is_none());
+        let flag = |name: &str, default: bool| -> PyResult<bool> {
+            self.sig_option(py, options.as_ref(), name)?.map_or(Ok(default), |v| v.is_truthy())
+        };
+        let request = VerifyRequest {
+            key: key.or_else(|| empty_str(py)),
+            algorithms: given(&algorithms).cloned(),
+            verify_signature: flag("verify_signature", true)?,
+            enforce_min_key_length: flag("enforce_minimum_key_length", false)?,
+            detached_payload: given(&detached_payload).cloned(),
+        };
+        decode(py, self.registry.bind(py), jwt, request)
+    }
+}

@@ -1,0 +1,285 @@
+//! The JWT pipeline behind `PyJWT`: JWS decode, payload JSON, claim checks; and encode.
+//!
+//! `JwtEngine.decode` is the whole of `jwt.decode` in one native call: option merging, the
+//! JWS steps, the payload into a dict and every claim check, with PyJWT's warnings and errors.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::args::{empty_str, given, Arg};
+use crate::claims::{self, ClaimChecks, Expected};
+use crate::errors::{warn, Warn};
+use crate::json;
+use crate::jws::{self, JwsEngine, Payload, SignRequest, VerifyRequest};
+use crate::py_refs::refs;
+
+/// The claim checks PyJWT would switch off when a call turns signature verification off.
+const VERIFY_CLAIMS: [&str; 7] =
+    ["verify_exp", "verify_nbf", "verify_iat", "verify_aud", "verify_iss", "verify_sub", "verify_jti"];
+
+/// Native state of one `PyJWT`: its options dict and its `PyJWS`'s engine.
+#[pyclass(module = "turbojwt._turbojwt")]
+pub struct JwtEngine {
+    jws: Py<JwsEngine>,
+    options: Py<PyDict>,
+}
+
+/// Per-call options laid over the instance's, by PyJWT's `_merge_options` rule.
+struct MergedOptions<'a, 'py> {
+    instance: &'a Bound<'py, PyDict>,
+    call: Option<Bound<'py, PyDict>>,
+    call_skips_signature: bool,
+}
+
+impl<'py> MergedOptions<'_, 'py> {
+    fn get(&self, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if let Some(call) = &self.call {
+            if let Some(value) = call.get_item(name)? {
+                return Ok(Some(value));
+            }
+            if self.call_skips_signature && VERIFY_CLAIMS.contains(&name) {
+                return Ok(Some(pyo3::types::PyBool::new(call.py(), false).to_owned().into_any()));
+            }
+        }
+        self.instance.get_item(name)
+    }
+}
+
+#[pymethods]
+impl JwtEngine {
+    #[new]
+    fn new(jws: Py<JwsEngine>, options: Py<PyDict>) -> Self {
+        JwtEngine { jws, options }
+    }
+
+    #[pyo3(signature = (*, jws=None, options=None))]
+    fn rebind(&mut self, jws: Option<Py<JwsEngine>>, options: Option<Py<PyDict>>) {
+        if let Some(jws) = jws {
+            self.jws = jws;
+        }
+        if let Some(options) = options {
+            self.options = options;
+        }
+    }
+
+    #[pyo3(
+        signature = (jwt, key=Arg::Missing, algorithms=None, options=None, verify=None, detached_payload=None, audience=None, subject=None, issuer=None, leeway=None, **kwargs),
+        text_signature = "(jwt, key='', algorithms=None, options=None, verify=None, detached_payload=None, audience=None, subject=None, issuer=None, leeway=0, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        jwt: &Bound<'py, PyAny>,
+        key: Arg<'py>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        options: Option<Bound<'py, PyAny>>,
+        verify: Option<Bound<'py, PyAny>>,
+        detached_payload: Option<Bound<'py, PyAny>>,
+        audience: Option<Bound<'py, PyAny>>,
+        subject: Option<Bound<'py, PyAny>>,
+        issuer: Option<Bound<'py, PyAny>>,
+        leeway: Option<Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        jws::warn_extra_kwargs(py, "decode", kwargs)?;
+        let call = Call { jwt, key, algorithms, options, verify, detached_payload, audience, subject, issuer, leeway };
+        Ok(self.decode_jwt(py, call)?.1)
+    }
+
+    #[pyo3(
+        signature = (jwt, key=Arg::Missing, algorithms=None, options=None, verify=None, detached_payload=None, audience=None, issuer=None, subject=None, leeway=None, **kwargs),
+        text_signature = "(jwt, key='', algorithms=None, options=None, verify=None, detached_payload=None, audience=None, issuer=None, subject=None, leeway=0, **kwargs)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn decode_complete<'py>(
+        &self,
+        py: Python<'py>,
+        jwt: &Bound<'py, PyAny>,
+        key: Arg<'py>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        options: Option<Bound<'py, PyAny>>,
+        verify: Option<Bound<'py, PyAny>>,
+        detached_payload: Option<Bound<'py, PyAny>>,
+        audience: Option<Bound<'py, PyAny>>,
+        issuer: Option<Bound<'py, PyAny>>,
+        subject: Option<Bound<'py, PyAny>>,
+        leeway: Option<Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        jws::warn_extra_kwargs(py, "decode_complete", kwargs)?;
+        let call = Call { jwt, key, algorithms, options, verify, detached_payload, audience, subject, issuer, leeway };
+        let (decoded, payload) = self.decode_jwt(py, call)?;
+        let result = PyDict::new(py);
+        result.set_item(intern!(py, "payload"), payload)?;
+        result.set_item(intern!(py, "header"), decoded.header)?;
+        result.set_item(intern!(py, "signature"), PyBytes::new(py, &decoded.signature))?;
+        Ok(result)
+    }
+
+    /// `PyJWT.encode`: payload checks, JSON, then `PyJWS.encode`.
+    #[pyo3(
+        signature = (payload, key, algorithm=Arg::Missing, headers=None, json_encoder=None, sort_headers=true),
+        text_signature = "(payload, key, algorithm='HS256', headers=None, json_encoder=None, sort_headers=True)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+        key: &Bound<'py, PyAny>,
+        algorithm: Arg<'py>,
+        headers: Option<Bound<'py, PyAny>>,
+        json_encoder: Option<Bound<'py, PyAny>>,
+        sort_headers: bool,
+    ) -> PyResult<Bound<'py, PyString>> {
+        let json_encoder = json_encoder.filter(|e| !e.is_none());
+        let claims = prepare_claims(py, payload)?;
+        let mut payload_json = Vec::with_capacity(256);
+        json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
+        let jws = self.jws.borrow(py);
+        let enforce = jws.sig_option(py, None, "enforce_minimum_key_length")?.map_or(Ok(false), |v| v.is_truthy())?;
+        let request = SignRequest {
+            key: key.clone(),
+            algorithm,
+            headers,
+            json_encoder,
+            is_payload_detached: false,
+            sort_headers,
+            enforce_min_key_length: enforce,
+        };
+        jws::encode(py, jws.registry.bind(py), jws.header_typ.bind(py), &payload_json, request)
+    }
+}
+
+/// The arguments of `PyJWT.decode` / `decode_complete`.
+struct Call<'a, 'py> {
+    jwt: &'a Bound<'py, PyAny>,
+    key: Arg<'py>,
+    algorithms: Option<Bound<'py, PyAny>>,
+    options: Option<Bound<'py, PyAny>>,
+    verify: Option<Bound<'py, PyAny>>,
+    detached_payload: Option<Bound<'py, PyAny>>,
+    audience: Option<Bound<'py, PyAny>>,
+    subject: Option<Bound<'py, PyAny>>,
+    issuer: Option<Bound<'py, PyAny>>,
+    leeway: Option<Bound<'py, PyAny>>,
+}
+
+impl JwtEngine {
+    fn decode_jwt<'py>(&self, py: Python<'py>, call: Call<'_, 'py>) -> PyResult<(jws::Decoded<'py>, Bound<'py, PyDict>)> {
+        let options = given(&call.options).cloned();
+        // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
+        let verify_signature = match &options {
+            None => true,
+            Some(o) => match o.cast::<PyDict>() {
+                Ok(dict) => dict.get_item("verify_signature")?.map_or(Ok(true), |v| v.is_truthy())?,
+                Err(_) => o.call_method1(intern!(py, "get"), ("verify_signature", true))?.is_truthy()?,
+            },
+        };
+        if let Some(verify) = given(&call.verify) {
+            if verify.ne(verify_signature)? {
+                warn(
+                    py,
+                    Warn::Deprecation,
+                    "The `verify` argument to `decode` does nothing in PyJWT 2.0 and newer. The equivalent is \
+                     setting `verify_signature` to False in the `options` dictionary. This invocation has a \
+                     mismatch between the kwarg and the option entry.",
+                )?;
+            }
+        }
+        let call_options = match options {
+            None => None,
+            Some(o) => Some(match o.cast_into::<PyDict>() {
+                Ok(dict) => dict,
+                Err(e) => py.get_type::<PyDict>().call1((e.into_inner(),))?.cast_into::<PyDict>()?,
+            }),
+        };
+        let instance = self.options.bind(py);
+        let call_skips_signature = match &call_options {
+            Some(o) => !o.get_item("verify_signature")?.map_or(Ok(true), |v| v.is_truthy())?,
+            None => false,
+        };
+        let merged = MergedOptions { instance, call: call_options, call_skips_signature };
+        let enforce = merged.get("enforce_minimum_key_length")?.map_or(Ok(false), |v| v.is_truthy())?;
+
+        let jws = self.jws.borrow(py);
+        let request = VerifyRequest {
+            key: call.key.or_else(|| empty_str(py)),
+            algorithms: given(&call.algorithms).cloned(),
+            verify_signature,
+            enforce_min_key_length: enforce,
+            detached_payload: given(&call.detached_payload).cloned(),
+        };
+        let decoded = jws::decode(py, jws.registry.bind(py), call.jwt, request)?;
+        let payload = match &decoded.payload {
+            Payload::Bytes(bytes) => json::load_object(py, bytes, "payload")?,
+            Payload::Detached(obj) => load_detached(py, obj)?,
+        };
+        let checks = ClaimChecks::read(|name| merged.get(name))?;
+        let expected = Expected {
+            audience: given(&call.audience).cloned(),
+            issuer: given(&call.issuer).cloned(),
+            subject: given(&call.subject).cloned(),
+            leeway: call.leeway.unwrap_or_else(|| pyo3::types::PyInt::new(py, 0).into_any()),
+        };
+        claims::validate(py, &payload, &checks, &expected)?;
+        Ok((decoded, payload))
+    }
+}
+
+/// A detached payload goes through `json.loads` as the caller gave it (bytes or str).
+fn load_detached<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        return json::load_object(py, bytes.as_bytes(), "payload");
+    }
+    let text = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("detached_payload must be bytes or str"))?;
+    json::load_object(py, text.to_str()?.as_bytes(), "payload")
+}
+
+/// `PyJWT.encode`'s payload rules: a dict; datetimes in exp/iat/nbf become ints; str `iss`.
+fn prepare_claims<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let Ok(dict) = payload.cast::<PyDict>() else {
+        return Err(PyTypeError::new_err(
+            "Expecting a dict object, as JWT only supports JSON objects as payloads.",
+        ));
+    };
+    let refs = refs(py)?;
+    let datetime = refs.datetime.bind(py);
+    let mut claims = if dict.is_exact_instance_of::<PyDict>() { dict.clone() } else { dict.call_method0("copy")?.cast_into::<PyDict>()? };
+    for name in ["exp", "iat", "nbf"] {
+        if let Some(value) = claims.get_item(name)? {
+            if value.is_instance(datetime)? {
+                if claims.is(dict) {
+                    claims = dict.copy()?;
+                }
+                let seconds = refs.timegm.bind(py).call1((value.call_method0("utctimetuple")?,))?;
+                claims.set_item(name, seconds)?;
+            }
+        }
+    }
+    if let Some(iss) = claims.get_item("iss")? {
+        if !iss.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err("Issuer (iss) must be a string."));
+        }
+    }
+    Ok(claims.into_any())
+}
+
+/// `PyJWT.encode`'s payload preparation, for the Python composition path.
+#[pyfunction(name = "prepare_claims")]
+pub fn prepare_claims_py<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let claims = prepare_claims(py, payload)?;
+    if claims.is(payload) {
+        return Ok(payload.cast::<PyDict>()?.copy()?.into_any());
+    }
+    Ok(claims)
+}
+
+/// The clock the claim checks use (honours a replaced `time.time`).
+#[pyfunction]
+pub fn now(py: Python<'_>) -> PyResult<f64> {
+    refs(py)?.now(py)
+}

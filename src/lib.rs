@@ -1,0 +1,40 @@
+//! Rust core of turbojwt: the PyJWT 2.15.1 API's hot paths in one native call each.
+//!
+//! Module map (one concern each):
+//! - [`base64url`]: the compact-JWS segment codec with PyJWT's acceptance rules
+//! - [`json`]: JSON bytes to Python objects and back, with the stdlib `json` module's semantics
+//! - [`hmac_keys`]: HMAC secrets, vetted once and cached as prepared keys
+//! - [`algorithms`]: which algorithm an `alg` name resolves to, and signing/verifying with it
+//! - [`claims`]: the registered-claim checks (exp, nbf, iat, iss, aud, sub, jti, require)
+//! - [`jws`] / [`jwt`]: the decode and encode pipelines behind `PyJWS` and `PyJWT`
+//! - [`errors`]: raising PyJWT's exception classes; [`py_refs`]: Python objects looked up once
+
+mod algorithms;
+mod args;
+mod base64url;
+mod claims;
+mod errors;
+mod hmac_keys;
+mod json;
+mod jws;
+mod jwt;
+mod py_refs;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+mod _turbojwt {
+    #[pymodule_export]
+    use crate::jws::JwsEngine;
+    #[pymodule_export]
+    use crate::jwt::{now, prepare_claims_py, JwtEngine};
+    #[pymodule_export]
+    use crate::base64url::decode_segment;
+    #[pymodule_export]
+    use crate::claims::{validate_aud, validate_claims, validate_exp, validate_iat, validate_iss,
+        validate_jti, validate_nbf, validate_required_claims, validate_sub};
+    #[pymodule_export]
+    use crate::hmac_keys::{hmac_sign, hmac_verify, set_key_cache_size, key_cache_info};
+    #[pymodule_export]
+    use crate::json::{dumps_compact, loads_payload};
+}

@@ -1,0 +1,98 @@
+//! Python objects the core needs, looked up once per interpreter and then reused.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyModule, PyType};
+
+/// Borrowed-forever handles on the Python objects the hot paths compare against or call.
+pub struct PyRefs {
+    pub json_module: Py<PyModule>,
+    pub json_loads: Py<PyAny>,
+    pub json_dumps: Py<PyAny>,
+    pub time_module: Py<PyModule>,
+    pub time_time: Py<PyAny>,
+    pub timedelta: Py<PyType>,
+    pub datetime: Py<PyType>,
+    pub iterable_abc: Py<PyAny>,
+    pub timegm: Py<PyAny>,
+}
+
+static REFS: PyOnceLock<PyRefs> = PyOnceLock::new();
+
+pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
+    REFS.get_or_try_init(py, || {
+        let json_module = py.import("json")?;
+        let time_module = py.import("time")?;
+        let dt = py.import("datetime")?;
+        Ok(PyRefs {
+            json_loads: json_module.getattr("loads")?.unbind(),
+            json_dumps: json_module.getattr("dumps")?.unbind(),
+            json_module: json_module.unbind(),
+            time_time: time_module.getattr("time")?.unbind(),
+            time_module: time_module.unbind(),
+            timedelta: dt.getattr("timedelta")?.cast_into::<PyType>()?.unbind(),
+            datetime: dt.getattr("datetime")?.cast_into::<PyType>()?.unbind(),
+            iterable_abc: py.import("collections.abc")?.getattr("Iterable")?.unbind(),
+            timegm: py.import("calendar")?.getattr("timegm")?.unbind(),
+        })
+    })
+}
+
+impl PyRefs {
+    /// `json.loads` as it is now: tests and applications may replace it, and PyJWT honours that.
+    pub fn current_json_loads<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let now = self.json_module.bind(py).getattr(pyo3::intern!(py, "loads"))?;
+        Ok((!now.is(self.json_loads.bind(py))).then_some(now))
+    }
+
+    /// `json.dumps` if someone replaced it, else `None` (the native writer is then exact).
+    pub fn current_json_dumps<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let now = self.json_module.bind(py).getattr(pyo3::intern!(py, "dumps"))?;
+        Ok((!now.is(self.json_dumps.bind(py))).then_some(now))
+    }
+
+    /// Seconds since the epoch, read through `time.time` when a test clock (freezegun,
+    /// time-machine) has replaced it, else from the OS clock directly.
+    pub fn now(&self, py: Python<'_>) -> PyResult<f64> {
+        let current = self.time_module.bind(py).getattr(pyo3::intern!(py, "time"))?;
+        if current.is(self.time_time.bind(py)) {
+            let since_epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            Ok(since_epoch.as_secs_f64())
+        } else {
+            current.call0()?.extract()
+        }
+    }
+}
+
+/// Classes from the pure-Python half of the package, imported lazily (the package imports
+/// this extension first, so these cannot be looked up at module initialisation).
+pub struct PackageRefs {
+    pub hmac_algorithm: Py<PyType>,
+    pub none_algorithm: Py<PyType>,
+    pub pyjwk: Py<PyType>,
+    pub vet_hmac_secret: Py<PyAny>,
+    pub hashlib_sha256: Py<PyAny>,
+    pub hashlib_sha384: Py<PyAny>,
+    pub hashlib_sha512: Py<PyAny>,
+}
+
+static PACKAGE: PyOnceLock<PackageRefs> = PyOnceLock::new();
+
+pub fn package(py: Python<'_>) -> PyResult<&PackageRefs> {
+    PACKAGE.get_or_try_init(py, || {
+        let algorithms = py.import("turbojwt.algorithms")?;
+        let api_jwk = py.import("turbojwt.api_jwk")?;
+        let hashlib = py.import("hashlib")?;
+        Ok(PackageRefs {
+            hmac_algorithm: algorithms.getattr("HMACAlgorithm")?.cast_into::<PyType>()?.unbind(),
+            none_algorithm: algorithms.getattr("NoneAlgorithm")?.cast_into::<PyType>()?.unbind(),
+            vet_hmac_secret: algorithms.getattr("_vet_hmac_secret")?.unbind(),
+            pyjwk: api_jwk.getattr("PyJWK")?.cast_into::<PyType>()?.unbind(),
+            hashlib_sha256: hashlib.getattr("sha256")?.unbind(),
+            hashlib_sha384: hashlib.getattr("sha384")?.unbind(),
+            hashlib_sha512: hashlib.getattr("sha512")?.unbind(),
+        })
+    })
+}

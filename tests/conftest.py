@@ -1,0 +1,30 @@
+"""Fixtures for the compatibility tests: the module under test and the PyJWT reference."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+from _target import TARGET_NAME, ref, tj
+from hypothesis import settings
+
+# No example database: runs leave nothing behind in the repository, and a failure
+# prints the blob that reproduces it.
+settings.register_profile("turbojwt", database=None, deadline=None, print_blob=True)
+settings.load_profile("turbojwt")
+
+
+def pytest_report_header() -> str:
+    return f"turbojwt compatibility target: {TARGET_NAME} (reference: PyJWT {ref.__version__})"
+
+
+@pytest.fixture(scope="session")
+def target() -> ModuleType:
+    """The module under test (``$TURBOJWT_TEST_TARGET``, default ``turbojwt``)."""
+    return tj
+
+
+@pytest.fixture(scope="session")
+def reference() -> ModuleType:
+    """PyJWT 2.15.1, whose behaviour the target reproduces."""
+    return ref
