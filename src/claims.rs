@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 
@@ -30,24 +31,25 @@ pub struct ClaimChecks<'py> {
 impl<'py> ClaimChecks<'py> {
     /// Read the checks through `lookup(name)`, which returns the merged option or `None`.
     pub fn read(
-        mut lookup: impl FnMut(&str) -> PyResult<Option<Bound<'py, PyAny>>>,
+        py: Python<'py>,
+        mut lookup: impl FnMut(&Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>>,
     ) -> PyResult<Self> {
-        let mut flag = |name: &str, default: bool| -> PyResult<bool> {
+        let mut flag = |name: &Bound<'py, PyString>, default: bool| -> PyResult<bool> {
             match lookup(name)? {
                 Some(value) => value.is_truthy(),
                 None => Ok(default),
             }
         };
         Ok(ClaimChecks {
-            verify_iat: flag("verify_iat", true)?,
-            verify_nbf: flag("verify_nbf", true)?,
-            verify_exp: flag("verify_exp", true)?,
-            verify_iss: flag("verify_iss", true)?,
-            verify_aud: flag("verify_aud", true)?,
-            verify_sub: flag("verify_sub", true)?,
-            verify_jti: flag("verify_jti", true)?,
-            strict_aud: flag("strict_aud", false)?,
-            require: lookup("require")?,
+            verify_iat: flag(intern!(py, "verify_iat"), true)?,
+            verify_nbf: flag(intern!(py, "verify_nbf"), true)?,
+            verify_exp: flag(intern!(py, "verify_exp"), true)?,
+            verify_iss: flag(intern!(py, "verify_iss"), true)?,
+            verify_aud: flag(intern!(py, "verify_aud"), true)?,
+            verify_sub: flag(intern!(py, "verify_sub"), true)?,
+            verify_jti: flag(intern!(py, "verify_jti"), true)?,
+            strict_aud: flag(intern!(py, "strict_aud"), false)?,
+            require: lookup(intern!(py, "require"))?,
         })
     }
 }
@@ -74,17 +76,17 @@ pub fn validate<'py>(
     if let Some(require) = &checks.require {
         required_claims(py, payload, require)?;
     }
-    let needs_clock = (checks.verify_iat && payload.contains(intern(py, "iat"))?)
-        || (checks.verify_nbf && payload.contains(intern(py, "nbf"))?)
-        || (checks.verify_exp && payload.contains(intern(py, "exp"))?);
-    if needs_clock {
-        let now = refs(py)?.now(py)?;
-        for (enabled, claim) in [(checks.verify_iat, TimeClaim::Iat), (checks.verify_nbf, TimeClaim::Nbf), (checks.verify_exp, TimeClaim::Exp)] {
-            if enabled {
-                if let Some(value) = payload.get_item(claim.name())? {
-                    check_time_claim(py, claim, &value, now, &leeway)?;
-                }
-            }
+    let mut now = None;
+    for (enabled, claim) in [(checks.verify_iat, TimeClaim::Iat), (checks.verify_nbf, TimeClaim::Nbf), (checks.verify_exp, TimeClaim::Exp)] {
+        if !enabled {
+            continue;
+        }
+        if let Some(value) = payload.get_item(claim.key(py))? {
+            let now = match now {
+                Some(now) => now,
+                None => *now.insert(refs(py)?.now(py)?),
+            };
+            check_time_claim(py, claim, &value, now, &leeway)?;
         }
     }
     if checks.verify_iss {
@@ -102,9 +104,6 @@ pub fn validate<'py>(
     Ok(())
 }
 
-fn intern<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
-    PyString::intern(py, name)
-}
 
 fn check_audience_type(py: Python<'_>, audience: &Bound<'_, PyAny>) -> PyResult<()> {
     if audience.is_instance_of::<PyString>() || audience.is_instance_of::<PyList>() {
@@ -136,9 +135,6 @@ pub enum Leeway<'py> {
 
 impl<'py> Leeway<'py> {
     pub fn from_py(py: Python<'py>, leeway: &Bound<'py, PyAny>) -> PyResult<Self> {
-        if leeway.is_instance(refs(py)?.timedelta.bind(py))? {
-            return Ok(Leeway::Seconds(leeway.call_method0("total_seconds")?.extract()?));
-        }
         if let Ok(float) = leeway.cast::<PyFloat>() {
             return Ok(Leeway::Seconds(float.value()));
         }
@@ -147,6 +143,8 @@ impl<'py> Leeway<'py> {
             if let Ok(seconds) = leeway.extract::<f64>() {
                 return Ok(Leeway::Seconds(seconds));
             }
+        } else if leeway.is_instance(refs(py)?.timedelta.bind(py))? {
+            return Ok(Leeway::Seconds(leeway.call_method0("total_seconds")?.extract()?));
         }
         Ok(Leeway::Other(leeway.clone()))
     }
@@ -189,6 +187,14 @@ impl TimeClaim {
             TimeClaim::Iat => "iat",
             TimeClaim::Nbf => "nbf",
             TimeClaim::Exp => "exp",
+        }
+    }
+
+    fn key<'py>(self, py: Python<'py>) -> &'py Bound<'py, PyString> {
+        match self {
+            TimeClaim::Iat => intern!(py, "iat"),
+            TimeClaim::Nbf => intern!(py, "nbf"),
+            TimeClaim::Exp => intern!(py, "exp"),
         }
     }
 }
@@ -311,8 +317,8 @@ pub fn cmp_i64_f64(i: i64, f: f64) -> Option<Ordering> {
 
 fn issuer(py: Python<'_>, payload: &Bound<'_, PyDict>, issuer: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     let Some(expected) = issuer else { return Ok(()) };
-    let Some(iss) = payload.get_item(intern(py, "iss"))? else {
-        return Err(missing_claim(py, &intern(py, "iss")));
+    let Some(iss) = payload.get_item(intern!(py, "iss"))? else {
+        return Err(missing_claim(py, intern!(py, "iss")));
     };
     let Ok(iss) = iss.cast::<PyString>() else {
         return fail(py, Exc::InvalidIssuerError, "Payload Issuer (iss) must be a string");
@@ -349,7 +355,7 @@ fn audience(
     audience: Option<&Bound<'_, PyAny>>,
     strict: bool,
 ) -> PyResult<()> {
-    let claim = payload.get_item(intern(py, "aud"))?;
+    let claim = payload.get_item(intern!(py, "aud"))?;
     let claim = match &claim {
         Some(value) if value.is_truthy()? => Some(value),
         _ => None,
@@ -361,7 +367,7 @@ fn audience(
         };
     };
     let Some(claim) = claim else {
-        return Err(missing_claim(py, &intern(py, "aud")));
+        return Err(missing_claim(py, intern!(py, "aud")));
     };
     if strict {
         if !audience.is_instance_of::<PyString>() {
@@ -404,7 +410,7 @@ fn audience(
 }
 
 fn subject(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    let Some(sub) = payload.get_item(intern(py, "sub"))? else { return Ok(()) };
+    let Some(sub) = payload.get_item(intern!(py, "sub"))? else { return Ok(()) };
     let Ok(sub) = sub.cast::<PyString>() else {
         return fail(py, Exc::InvalidSubjectError, "Subject must be a string");
     };
@@ -417,7 +423,7 @@ fn subject(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<&Bound<'
 }
 
 fn jwt_id(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<()> {
-    match payload.get_item(intern(py, "jti"))? {
+    match payload.get_item(intern!(py, "jti"))? {
         Some(jti) if !jti.is_instance_of::<PyString>() => fail(py, Exc::InvalidJTIError, "JWT ID must be a string"),
         _ => Ok(()),
     }
@@ -441,9 +447,9 @@ pub fn validate_claims<'py>(
     leeway: Option<Bound<'py, PyAny>>,
 ) -> PyResult<()> {
     // PyJWT indexes the options (a missing key raises KeyError) except `strict_aud` (`.get`).
-    let checks = ClaimChecks::read(|name| match options.get_item(name) {
+    let checks = ClaimChecks::read(py, |name| match options.get_item(name) {
         Ok(value) => Ok(Some(value)),
-        Err(err) if name == "strict_aud" && err.is_instance_of::<pyo3::exceptions::PyKeyError>(py) => Ok(None),
+        Err(err) if name.to_str()? == "strict_aud" && err.is_instance_of::<pyo3::exceptions::PyKeyError>(py) => Ok(None),
         Err(err) => Err(err),
     })?;
     let leeway = leeway.unwrap_or_else(|| PyInt::new(py, 0).into_any());
@@ -457,7 +463,7 @@ pub fn validate_required_claims(py: Python<'_>, payload: &Bound<'_, PyDict>, cla
 }
 
 fn validate_one<'py>(py: Python<'py>, claim: TimeClaim, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
-    let value = payload.get_item(claim.name())?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(claim.name()))?;
+    let value = payload.get_item(claim.key(py))?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(claim.name()))?;
     check_time_claim(py, claim, &value, now, &Leeway::from_py(py, leeway)?)
 }
 

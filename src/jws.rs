@@ -75,13 +75,13 @@ fn is_false(value: Option<&Bound<'_, PyAny>>) -> bool {
 
 /// `PyJWS._validate_headers`: `kid` must be a string; `crit` is checked when decoding.
 pub fn validate_headers(py: Python<'_>, header: &Bound<'_, PyAny>, encoding: bool) -> PyResult<()> {
-    if let Some(kid) = get(header, "kid")? {
+    if let Some(kid) = get(header, intern!(py, "kid"))? {
         if !kid.is_instance_of::<PyString>() {
             return fail(py, Exc::InvalidTokenError, "Key ID header parameter must be a string");
         }
     }
     if !encoding {
-        if let Some(crit) = get(header, "crit")? {
+        if let Some(crit) = get(header, intern!(py, "crit"))? {
             validate_crit(py, header, &crit)?;
         }
     }
@@ -89,7 +89,7 @@ pub fn validate_headers(py: Python<'_>, header: &Bound<'_, PyAny>, encoding: boo
 }
 
 /// `header.get(name)` for a dict or any mapping (encode accepts mappings as headers).
-fn get<'py>(header: &Bound<'py, PyAny>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn get<'py>(header: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(dict) = header.cast::<PyDict>() {
         return dict.get_item(name);
     }
@@ -181,7 +181,7 @@ pub fn decode<'py>(
     }
     let (payload, signing_input) = if b64_false {
         let crit_lists_b64 = match loaded.header.get_item(intern!(py, "crit"))? {
-            Some(crit) if crit.is_truthy()? => crit.cast::<PyList>().map_or(Ok(false), |l| l.contains("b64"))?,
+            Some(crit) if crit.is_truthy()? => crit.cast::<PyList>().map_or(Ok(false), |l| l.contains(intern!(py, "b64")))?,
             _ => false,
         };
         if !crit_lists_b64 {
@@ -301,12 +301,12 @@ pub fn encode<'py>(
         _ => None,
     };
     if let Some(headers) = headers {
-        if let Some(header_alg) = get(headers, "alg")? {
+        if let Some(header_alg) = get(headers, intern!(py, "alg"))? {
             if header_alg.is_truthy()? {
                 alg = header_alg;
             }
         }
-        if is_false(get(headers, "b64")?.as_ref()) {
+        if is_false(get(headers, intern!(py, "b64"))?.as_ref()) {
             detached = true;
         }
     }
@@ -327,7 +327,7 @@ pub fn encode<'py>(
         let Ok(crit) = crit.cast_into::<PyList>() else {
             return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: must be a list");
         };
-        if !crit.contains("b64")? {
+        if !crit.contains(intern!(py, "b64"))? {
             let extended = PyList::new(py, crit.iter())?;
             extended.append("b64")?;
             header.set_item(intern!(py, "crit"), extended)?;
@@ -361,6 +361,20 @@ pub fn encode<'py>(
     base64url::encode_into(&signature, &mut token);
     // Only base64url characters and dots: always valid UTF-8.
     Ok(PyString::new(py, std::str::from_utf8(&token).unwrap_or_default()))
+}
+
+/// `{**obj}`: a dict as it is, another mapping copied, anything else a TypeError.
+pub fn as_dict<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        return Ok(dict.clone());
+    }
+    let Ok(mapping) = obj.cast::<pyo3::types::PyMapping>() else {
+        let type_name = obj.get_type().name()?;
+        return Err(PyTypeError::new_err(format!("'{type_name}' object is not a mapping")));
+    };
+    let dict = PyDict::new(obj.py());
+    dict.update(mapping)?;
+    Ok(dict)
 }
 
 /// The `**kwargs` deprecation PyJWT emits for unknown keyword arguments.
@@ -397,7 +411,7 @@ pub struct JwsEngine {
 
 impl JwsEngine {
     /// `{**self.options, **options}[name]`, without building the merged dict.
-    pub fn sig_option<'py>(&self, py: Python<'py>, options: Option<&Bound<'py, PyAny>>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    pub fn sig_option<'py>(&self, py: Python<'py>, options: Option<&Bound<'py, PyAny>>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
         if let Some(options) = options {
             if let Some(value) = get(options, name)? {
                 return Ok(Some(value));
@@ -477,7 +491,7 @@ impl JwsEngine {
         is_payload_detached: bool,
         sort_headers: bool,
     ) -> PyResult<Bound<'py, PyString>> {
-        let enforce = self.sig_option(py, None, "enforce_minimum_key_length")?.map_or(Ok(false), |v| v.is_truthy())?;
+        let enforce = self.sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?.map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
             key: key.clone(),
             algorithm,
@@ -529,15 +543,18 @@ impl JwsEngine {
         options: Option<Bound<'py, PyAny>>,
         detached_payload: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Decoded<'py>> {
-        let options = options.filter(|o| !o.is_none());
-        let flag = |name: &str, default: bool| -> PyResult<bool> {
+        let options = match options.filter(|o| !o.is_none()) {
+            Some(o) => Some(as_dict(&o)?.into_any()),
+            None => None,
+        };
+        let flag = |name: &Bound<'py, PyString>, default: bool| -> PyResult<bool> {
             self.sig_option(py, options.as_ref(), name)?.map_or(Ok(default), |v| v.is_truthy())
         };
         let request = VerifyRequest {
             key: key.or_else(|| empty_str(py)),
             algorithms: given(&algorithms).cloned(),
-            verify_signature: flag("verify_signature", true)?,
-            enforce_min_key_length: flag("enforce_minimum_key_length", false)?,
+            verify_signature: flag(intern!(py, "verify_signature"), true)?,
+            enforce_min_key_length: flag(intern!(py, "enforce_minimum_key_length"), false)?,
             detached_payload: given(&detached_payload).cloned(),
         };
         decode(py, self.registry.bind(py), jwt, request)

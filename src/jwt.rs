@@ -34,12 +34,12 @@ struct MergedOptions<'a, 'py> {
 }
 
 impl<'py> MergedOptions<'_, 'py> {
-    fn get(&self, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn get(&self, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
         if let Some(call) = &self.call {
             if let Some(value) = call.get_item(name)? {
                 return Ok(Some(value));
             }
-            if self.call_skips_signature && VERIFY_CLAIMS.contains(&name) {
+            if self.call_skips_signature && VERIFY_CLAIMS.contains(&name.to_str()?) {
                 return Ok(Some(pyo3::types::PyBool::new(call.py(), false).to_owned().into_any()));
             }
         }
@@ -140,7 +140,7 @@ impl JwtEngine {
         let mut payload_json = Vec::with_capacity(256);
         json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
         let jws = self.jws.borrow(py);
-        let enforce = jws.sig_option(py, None, "enforce_minimum_key_length")?.map_or(Ok(false), |v| v.is_truthy())?;
+        let enforce = jws.sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?.map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
             key: key.clone(),
             algorithm,
@@ -175,7 +175,7 @@ impl JwtEngine {
         let verify_signature = match &options {
             None => true,
             Some(o) => match o.cast::<PyDict>() {
-                Ok(dict) => dict.get_item("verify_signature")?.map_or(Ok(true), |v| v.is_truthy())?,
+                Ok(dict) => dict.get_item(intern!(py, "verify_signature"))?.map_or(Ok(true), |v| v.is_truthy())?,
                 Err(_) => o.call_method1(intern!(py, "get"), ("verify_signature", true))?.is_truthy()?,
             },
         };
@@ -199,11 +199,11 @@ impl JwtEngine {
         };
         let instance = self.options.bind(py);
         let call_skips_signature = match &call_options {
-            Some(o) => !o.get_item("verify_signature")?.map_or(Ok(true), |v| v.is_truthy())?,
+            Some(o) => !o.get_item(intern!(py, "verify_signature"))?.map_or(Ok(true), |v| v.is_truthy())?,
             None => false,
         };
         let merged = MergedOptions { instance, call: call_options, call_skips_signature };
-        let enforce = merged.get("enforce_minimum_key_length")?.map_or(Ok(false), |v| v.is_truthy())?;
+        let enforce = merged.get(intern!(py, "enforce_minimum_key_length"))?.map_or(Ok(false), |v| v.is_truthy())?;
 
         let jws = self.jws.borrow(py);
         let request = VerifyRequest {
@@ -218,7 +218,7 @@ impl JwtEngine {
             Payload::Bytes(bytes) => json::load_object(py, bytes, "payload")?,
             Payload::Detached(obj) => load_detached(py, obj)?,
         };
-        let checks = ClaimChecks::read(|name| merged.get(name))?;
+        let checks = ClaimChecks::read(py, |name| merged.get(name))?;
         let expected = Expected {
             audience: given(&call.audience).cloned(),
             issuer: given(&call.issuer).cloned(),
@@ -249,7 +249,7 @@ fn prepare_claims<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult
     let refs = refs(py)?;
     let datetime = refs.datetime.bind(py);
     let mut claims = if dict.is_exact_instance_of::<PyDict>() { dict.clone() } else { dict.call_method0("copy")?.cast_into::<PyDict>()? };
-    for name in ["exp", "iat", "nbf"] {
+    for name in [intern!(py, "exp"), intern!(py, "iat"), intern!(py, "nbf")] {
         if let Some(value) = claims.get_item(name)? {
             if value.is_instance(datetime)? {
                 if claims.is(dict) {
@@ -260,7 +260,7 @@ fn prepare_claims<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult
             }
         }
     }
-    if let Some(iss) = claims.get_item("iss")? {
+    if let Some(iss) = claims.get_item(intern!(py, "iss"))? {
         if !iss.is_instance_of::<PyString>() {
             return Err(PyTypeError::new_err("Issuer (iss) must be a string."));
         }

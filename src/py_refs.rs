@@ -2,14 +2,14 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyModule, PyType};
+use pyo3::types::{PyDict, PyType};
 
 /// Borrowed-forever handles on the Python objects the hot paths compare against or call.
 pub struct PyRefs {
-    pub json_module: Py<PyModule>,
+    pub json_namespace: Py<PyDict>,
     pub json_loads: Py<PyAny>,
     pub json_dumps: Py<PyAny>,
-    pub time_module: Py<PyModule>,
+    pub time_namespace: Py<PyDict>,
     pub time_time: Py<PyAny>,
     pub timedelta: Py<PyType>,
     pub datetime: Py<PyType>,
@@ -27,9 +27,9 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
         Ok(PyRefs {
             json_loads: json_module.getattr("loads")?.unbind(),
             json_dumps: json_module.getattr("dumps")?.unbind(),
-            json_module: json_module.unbind(),
+            json_namespace: json_module.dict().unbind(),
             time_time: time_module.getattr("time")?.unbind(),
-            time_module: time_module.unbind(),
+            time_namespace: time_module.dict().unbind(),
             timedelta: dt.getattr("timedelta")?.cast_into::<PyType>()?.unbind(),
             datetime: dt.getattr("datetime")?.cast_into::<PyType>()?.unbind(),
             iterable_abc: py.import("collections.abc")?.getattr("Iterable")?.unbind(),
@@ -41,28 +41,27 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
 impl PyRefs {
     /// `json.loads` as it is now: tests and applications may replace it, and PyJWT honours that.
     pub fn current_json_loads<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let now = self.json_module.bind(py).getattr(pyo3::intern!(py, "loads"))?;
-        Ok((!now.is(self.json_loads.bind(py))).then_some(now))
+        let now = self.json_namespace.bind(py).get_item(pyo3::intern!(py, "loads"))?;
+        Ok(now.filter(|f| !f.is(self.json_loads.bind(py))))
     }
 
     /// `json.dumps` if someone replaced it, else `None` (the native writer is then exact).
     pub fn current_json_dumps<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let now = self.json_module.bind(py).getattr(pyo3::intern!(py, "dumps"))?;
-        Ok((!now.is(self.json_dumps.bind(py))).then_some(now))
+        let now = self.json_namespace.bind(py).get_item(pyo3::intern!(py, "dumps"))?;
+        Ok(now.filter(|f| !f.is(self.json_dumps.bind(py))))
     }
 
     /// Seconds since the epoch, read through `time.time` when a test clock (freezegun,
     /// time-machine) has replaced it, else from the OS clock directly.
     pub fn now(&self, py: Python<'_>) -> PyResult<f64> {
-        let current = self.time_module.bind(py).getattr(pyo3::intern!(py, "time"))?;
-        if current.is(self.time_time.bind(py)) {
+        let current = self.time_namespace.bind(py).get_item(pyo3::intern!(py, "time"))?;
+        let Some(current) = current.filter(|f| !f.is(self.time_time.bind(py))) else {
             let since_epoch = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
-            Ok(since_epoch.as_secs_f64())
-        } else {
-            current.call0()?.extract()
-        }
+            return Ok(since_epoch.as_secs_f64());
+        };
+        current.call0()?.extract()
     }
 }
 
