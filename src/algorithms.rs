@@ -66,14 +66,24 @@ impl<'py> Algo<'py> {
             Algo::Python(alg_obj) => {
                 let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
                 python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
-                let args = (PyBytes::new(py, signing_input), prepared, PyBytes::new(py, signature));
-                alg_obj.call_method1(intern!(py, "verify"), args)?.is_truthy()?
+                let args = (
+                    PyBytes::new(py, signing_input),
+                    prepared,
+                    PyBytes::new(py, signature),
+                );
+                alg_obj
+                    .call_method1(intern!(py, "verify"), args)?
+                    .is_truthy()?
             }
         };
         if valid {
             Ok(())
         } else {
-            fail(py, Exc::InvalidSignatureError, "Signature verification failed")
+            fail(
+                py,
+                Exc::InvalidSignatureError,
+                "Signature verification failed",
+            )
         }
     }
 
@@ -98,7 +108,10 @@ impl<'py> Algo<'py> {
             Algo::Python(alg_obj) => {
                 let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
                 python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
-                let signature = alg_obj.call_method1(intern!(py, "sign"), (PyBytes::new(py, signing_input), prepared))?;
+                let signature = alg_obj.call_method1(
+                    intern!(py, "sign"),
+                    (PyBytes::new(py, signing_input), prepared),
+                )?;
                 signature.extract::<Vec<u8>>()
             }
         }
@@ -110,7 +123,11 @@ fn check_unsigned_key(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
     if key.is_none() || key.eq(PyString::new(py, ""))? {
         Ok(())
     } else {
-        fail(py, Exc::InvalidKeyError, "When alg = \"none\", key value must be None.")
+        fail(
+            py,
+            Exc::InvalidKeyError,
+            "When alg = \"none\", key value must be None.",
+        )
     }
 }
 
@@ -134,7 +151,10 @@ fn python_key_length_policy(
         return Ok(());
     }
     if enforce {
-        return Err(PyErr::from_type(Exc::InvalidKeyError.class(py)?.clone(), (message.unbind(),)));
+        return Err(PyErr::from_type(
+            Exc::InvalidKeyError.class(py)?.clone(),
+            (message.unbind(),),
+        ));
     }
     let text = message.str()?;
     warn(py, Warn::InsecureKeyLength, text.to_str()?)

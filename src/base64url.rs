@@ -33,14 +33,19 @@ pub fn decode(segment: &[u8]) -> Result<Vec<u8>, InvalidSegment> {
     if padding > 2 || (padding > 0 && segment.len() % 4 != 0) {
         return Err(InvalidSegment);
     }
-    let stripped = segment.get(..segment.len() - padding).ok_or(InvalidSegment)?;
+    let stripped = segment
+        .get(..segment.len() - padding)
+        .ok_or(InvalidSegment)?;
     STRICT.decode(stripped).map_err(|_| InvalidSegment)
 }
 
 /// Unpadded base64url, appended to `out`.
 pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
-    out.resize(start + base64::encoded_len(data.len(), false).unwrap_or(0), 0);
+    out.resize(
+        start + base64::encoded_len(data.len(), false).unwrap_or(0),
+        0,
+    );
     if let Some(tail) = out.get_mut(start..) {
         // The buffer was sized by `encoded_len`, so this cannot fail.
         let written = STRICT.encode_slice(data, tail).unwrap_or(0);
@@ -58,7 +63,11 @@ pub fn decode_named(py: Python<'_>, segment: &[u8], name: &str) -> PyResult<Vec<
 
 /// `PyJWS._decode_base64url_segment(segment, name)`.
 #[pyfunction]
-pub fn decode_segment<'py>(py: Python<'py>, segment: &[u8], name: &str) -> PyResult<Bound<'py, PyBytes>> {
+pub fn decode_segment<'py>(
+    py: Python<'py>,
+    segment: &[u8],
+    name: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
     let bytes = decode_named(py, segment, name)?;
     Ok(PyBytes::new(py, &bytes))
 }
@@ -77,11 +86,27 @@ mod tests {
 
     #[test]
     fn refuses_what_pyjwt_refuses() {
-        for bad in [&b"e30=="[..], b"YQ===", b"YQ=", b"e31", b"a", b"sig!!!!", b"e3+0", b"e3/0", b"=", b"YQ"] {
+        for bad in [
+            &b"e30=="[..],
+            b"YQ===",
+            b"YQ=",
+            b"e31",
+            b"a",
+            b"sig!!!!",
+            b"e3+0",
+            b"e3/0",
+            b"=",
+            b"YQ",
+        ] {
             if bad == b"YQ" {
                 continue;
             }
-            assert_eq!(decode(bad), Err(InvalidSegment), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                decode(bad),
+                Err(InvalidSegment),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // Non-canonical: the last symbol carries non-zero spare bits.
         assert_eq!(decode(b"YR"), Err(InvalidSegment));

@@ -77,7 +77,11 @@ pub fn validate<'py>(
         required_claims(py, payload, require)?;
     }
     let mut now = None;
-    for (enabled, claim) in [(checks.verify_iat, TimeClaim::Iat), (checks.verify_nbf, TimeClaim::Nbf), (checks.verify_exp, TimeClaim::Exp)] {
+    for (enabled, claim) in [
+        (checks.verify_iat, TimeClaim::Iat),
+        (checks.verify_nbf, TimeClaim::Nbf),
+        (checks.verify_exp, TimeClaim::Exp),
+    ] {
         if !enabled {
             continue;
         }
@@ -104,7 +108,6 @@ pub fn validate<'py>(
     Ok(())
 }
 
-
 fn check_audience_type(py: Python<'_>, audience: &Bound<'_, PyAny>) -> PyResult<()> {
     if audience.is_instance_of::<PyString>() || audience.is_instance_of::<PyList>() {
         return Ok(());
@@ -112,10 +115,16 @@ fn check_audience_type(py: Python<'_>, audience: &Bound<'_, PyAny>) -> PyResult<
     if audience.is_instance(refs(py)?.iterable_abc.bind(py))? {
         return Ok(());
     }
-    Err(PyTypeError::new_err("audience must be a string, iterable or None"))
+    Err(PyTypeError::new_err(
+        "audience must be a string, iterable or None",
+    ))
 }
 
-fn required_claims(py: Python<'_>, payload: &Bound<'_, PyDict>, claims: &Bound<'_, PyAny>) -> PyResult<()> {
+fn required_claims(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    claims: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     for claim in claims.try_iter()? {
         let claim = claim?;
         match payload.get_item(&claim)? {
@@ -144,7 +153,9 @@ impl<'py> Leeway<'py> {
                 return Ok(Leeway::Seconds(seconds));
             }
         } else if leeway.is_instance(refs(py)?.timedelta.bind(py))? {
-            return Ok(Leeway::Seconds(leeway.call_method0("total_seconds")?.extract()?));
+            return Ok(Leeway::Seconds(
+                leeway.call_method0("total_seconds")?.extract()?,
+            ));
         }
         Ok(Leeway::Other(leeway.clone()))
     }
@@ -155,7 +166,11 @@ impl<'py> Leeway<'py> {
             Leeway::Seconds(seconds) => Ok(Bound2::Float(now + sign * seconds)),
             Leeway::Other(obj) => {
                 let now = PyFloat::new(py, now);
-                let result = if sign > 0.0 { now.add(obj)? } else { now.sub(obj)? };
+                let result = if sign > 0.0 {
+                    now.add(obj)?
+                } else {
+                    now.sub(obj)?
+                };
                 Ok(Bound2::Object(result))
             }
         }
@@ -208,9 +223,21 @@ fn check_time_claim<'py>(
 ) -> PyResult<()> {
     let Some(number) = coerce_int(value)? else {
         return match claim {
-            TimeClaim::Iat => fail(py, Exc::InvalidIssuedAtError, "Issued At claim (iat) must be an integer."),
-            TimeClaim::Nbf => fail(py, Exc::DecodeError, "Not Before claim (nbf) must be an integer."),
-            TimeClaim::Exp => fail(py, Exc::DecodeError, "Expiration Time claim (exp) must be an integer."),
+            TimeClaim::Iat => fail(
+                py,
+                Exc::InvalidIssuedAtError,
+                "Issued At claim (iat) must be an integer.",
+            ),
+            TimeClaim::Nbf => fail(
+                py,
+                Exc::DecodeError,
+                "Not Before claim (nbf) must be an integer.",
+            ),
+            TimeClaim::Exp => fail(
+                py,
+                Exc::DecodeError,
+                "Expiration Time claim (exp) must be an integer.",
+            ),
         };
     };
     match claim {
@@ -218,12 +245,19 @@ fn check_time_claim<'py>(
             let limit = leeway.bound(py, now, 1.0)?;
             if compare(py, &number, &limit)? == Some(Ordering::Greater) {
                 let which = claim.name();
-                return fail(py, Exc::ImmatureSignatureError, format!("The token is not yet valid ({which})"));
+                return fail(
+                    py,
+                    Exc::ImmatureSignatureError,
+                    format!("The token is not yet valid ({which})"),
+                );
             }
         }
         TimeClaim::Exp => {
             let limit = leeway.bound(py, now, -1.0)?;
-            if matches!(compare(py, &number, &limit)?, Some(Ordering::Less | Ordering::Equal)) {
+            if matches!(
+                compare(py, &number, &limit)?,
+                Some(Ordering::Less | Ordering::Equal)
+            ) {
                 return fail(py, Exc::ExpiredSignatureError, "Signature has expired");
             }
         }
@@ -265,7 +299,11 @@ fn coerce_int<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<ClaimInt<'py>>>
 }
 
 /// `number <=> limit` with Python's exact int/float comparison; `None` when unordered (NaN).
-fn compare<'py>(py: Python<'py>, number: &ClaimInt<'py>, limit: &Bound2<'py>) -> PyResult<Option<Ordering>> {
+fn compare<'py>(
+    py: Python<'py>,
+    number: &ClaimInt<'py>,
+    limit: &Bound2<'py>,
+) -> PyResult<Option<Ordering>> {
     if let (ClaimInt::Small(n), Bound2::Float(f)) = (number, limit) {
         return Ok(cmp_i64_f64(*n, *f));
     }
@@ -315,13 +353,23 @@ pub fn cmp_i64_f64(i: i64, f: f64) -> Option<Ordering> {
     }))
 }
 
-fn issuer(py: Python<'_>, payload: &Bound<'_, PyDict>, issuer: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    let Some(expected) = issuer else { return Ok(()) };
+fn issuer(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    issuer: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let Some(expected) = issuer else {
+        return Ok(());
+    };
     let Some(iss) = payload.get_item(intern!(py, "iss"))? else {
         return Err(missing_claim(py, intern!(py, "iss")));
     };
     let Ok(iss) = iss.cast::<PyString>() else {
-        return fail(py, Exc::InvalidIssuerError, "Payload Issuer (iss) must be a string");
+        return fail(
+            py,
+            Exc::InvalidIssuerError,
+            "Payload Issuer (iss) must be a string",
+        );
     };
     if expected.is_instance_of::<PyString>() {
         if !str_eq(iss, expected)? {
@@ -332,9 +380,11 @@ fn issuer(py: Python<'_>, payload: &Bound<'_, PyDict>, issuer: Option<&Bound<'_,
     match expected.contains(iss) {
         Ok(true) => Ok(()),
         Ok(false) => fail(py, Exc::InvalidIssuerError, "Invalid issuer"),
-        Err(err) if err.is_instance_of::<PyTypeError>(py) => {
-            fail(py, Exc::InvalidIssuerError, "Issuer param must be \"str\" or \"Container[str]\"")
-        }
+        Err(err) if err.is_instance_of::<PyTypeError>(py) => fail(
+            py,
+            Exc::InvalidIssuerError,
+            "Issuer param must be \"str\" or \"Container[str]\"",
+        ),
         Err(err) => Err(err),
     }
 }
@@ -374,10 +424,18 @@ fn audience(
             return fail(py, Exc::InvalidAudienceError, "Invalid audience (strict)");
         }
         let Ok(claim) = claim.cast::<PyString>() else {
-            return fail(py, Exc::InvalidAudienceError, "Invalid claim format in token (strict)");
+            return fail(
+                py,
+                Exc::InvalidAudienceError,
+                "Invalid claim format in token (strict)",
+            );
         };
         if !audience.eq(claim)? {
-            return fail(py, Exc::InvalidAudienceError, "Audience doesn't match (strict)");
+            return fail(
+                py,
+                Exc::InvalidAudienceError,
+                "Audience doesn't match (strict)",
+            );
         }
         return Ok(());
     }
@@ -386,10 +444,18 @@ fn audience(
     } else if let Ok(list) = claim.cast::<PyList>() {
         list.clone()
     } else {
-        return fail(py, Exc::InvalidAudienceError, "Invalid claim format in token");
+        return fail(
+            py,
+            Exc::InvalidAudienceError,
+            "Invalid claim format in token",
+        );
     };
     if claims.iter().any(|c| !c.is_instance_of::<PyString>()) {
-        return fail(py, Exc::InvalidAudienceError, "Invalid claim format in token");
+        return fail(
+            py,
+            Exc::InvalidAudienceError,
+            "Invalid claim format in token",
+        );
     }
     let matched = if let Ok(single) = audience.cast::<PyString>() {
         claims.contains(single)?
@@ -409,8 +475,14 @@ fn audience(
     Ok(())
 }
 
-fn subject(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    let Some(sub) = payload.get_item(intern!(py, "sub"))? else { return Ok(()) };
+fn subject(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    subject: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let Some(sub) = payload.get_item(intern!(py, "sub"))? else {
+        return Ok(());
+    };
     let Ok(sub) = sub.cast::<PyString>() else {
         return fail(py, Exc::InvalidSubjectError, "Subject must be a string");
     };
@@ -424,7 +496,9 @@ fn subject(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<&Bound<'
 
 fn jwt_id(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<()> {
     match payload.get_item(intern!(py, "jti"))? {
-        Some(jti) if !jti.is_instance_of::<PyString>() => fail(py, Exc::InvalidJTIError, "JWT ID must be a string"),
+        Some(jti) if !jti.is_instance_of::<PyString>() => {
+            fail(py, Exc::InvalidJTIError, "JWT ID must be a string")
+        }
         _ => Ok(()),
     }
 }
@@ -449,54 +523,104 @@ pub fn validate_claims<'py>(
     // PyJWT indexes the options (a missing key raises KeyError) except `strict_aud` (`.get`).
     let checks = ClaimChecks::read(py, |name| match options.get_item(name) {
         Ok(value) => Ok(Some(value)),
-        Err(err) if name.to_str()? == "strict_aud" && err.is_instance_of::<pyo3::exceptions::PyKeyError>(py) => Ok(None),
+        Err(err)
+            if name.to_str()? == "strict_aud"
+                && err.is_instance_of::<pyo3::exceptions::PyKeyError>(py) =>
+        {
+            Ok(None)
+        }
         Err(err) => Err(err),
     })?;
     let leeway = leeway.unwrap_or_else(|| PyInt::new(py, 0).into_any());
-    let expected = Expected { audience: not_none(audience), issuer: not_none(issuer), subject: not_none(subject), leeway };
+    let expected = Expected {
+        audience: not_none(audience),
+        issuer: not_none(issuer),
+        subject: not_none(subject),
+        leeway,
+    };
     validate(py, payload, &checks, &expected)
 }
 
 #[pyfunction]
-pub fn validate_required_claims(py: Python<'_>, payload: &Bound<'_, PyDict>, claims: &Bound<'_, PyAny>) -> PyResult<()> {
+pub fn validate_required_claims(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    claims: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     required_claims(py, payload, claims)
 }
 
-fn validate_one<'py>(py: Python<'py>, claim: TimeClaim, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
-    let value = payload.get_item(claim.key(py))?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(claim.name()))?;
+fn validate_one<'py>(
+    py: Python<'py>,
+    claim: TimeClaim,
+    payload: &Bound<'py, PyDict>,
+    now: f64,
+    leeway: &Bound<'py, PyAny>,
+) -> PyResult<()> {
+    let value = payload
+        .get_item(claim.key(py))?
+        .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(claim.name()))?;
     check_time_claim(py, claim, &value, now, &Leeway::from_py(py, leeway)?)
 }
 
 #[pyfunction]
-pub fn validate_iat<'py>(py: Python<'py>, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+pub fn validate_iat<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyDict>,
+    now: f64,
+    leeway: &Bound<'py, PyAny>,
+) -> PyResult<()> {
     validate_one(py, TimeClaim::Iat, payload, now, leeway)
 }
 
 #[pyfunction]
-pub fn validate_nbf<'py>(py: Python<'py>, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+pub fn validate_nbf<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyDict>,
+    now: f64,
+    leeway: &Bound<'py, PyAny>,
+) -> PyResult<()> {
     validate_one(py, TimeClaim::Nbf, payload, now, leeway)
 }
 
 #[pyfunction]
-pub fn validate_exp<'py>(py: Python<'py>, payload: &Bound<'py, PyDict>, now: f64, leeway: &Bound<'py, PyAny>) -> PyResult<()> {
+pub fn validate_exp<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyDict>,
+    now: f64,
+    leeway: &Bound<'py, PyAny>,
+) -> PyResult<()> {
     validate_one(py, TimeClaim::Exp, payload, now, leeway)
 }
 
 #[pyfunction]
 #[pyo3(signature = (payload, issuer))]
-pub fn validate_iss(py: Python<'_>, payload: &Bound<'_, PyDict>, issuer: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+pub fn validate_iss(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    issuer: Option<Bound<'_, PyAny>>,
+) -> PyResult<()> {
     self::issuer(py, payload, not_none(issuer).as_ref())
 }
 
 #[pyfunction]
 #[pyo3(signature = (payload, audience, strict=false))]
-pub fn validate_aud(py: Python<'_>, payload: &Bound<'_, PyDict>, audience: Option<Bound<'_, PyAny>>, strict: bool) -> PyResult<()> {
+pub fn validate_aud(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    audience: Option<Bound<'_, PyAny>>,
+    strict: bool,
+) -> PyResult<()> {
     self::audience(py, payload, not_none(audience).as_ref(), strict)
 }
 
 #[pyfunction]
 #[pyo3(signature = (payload, subject=None))]
-pub fn validate_sub(py: Python<'_>, payload: &Bound<'_, PyDict>, subject: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+pub fn validate_sub(
+    py: Python<'_>,
+    payload: &Bound<'_, PyDict>,
+    subject: Option<Bound<'_, PyAny>>,
+) -> PyResult<()> {
     self::subject(py, payload, not_none(subject).as_ref())
 }
 
@@ -514,8 +638,14 @@ mod tests {
         assert_eq!(cmp_i64_f64(5, 5.0), Some(Ordering::Equal));
         assert_eq!(cmp_i64_f64(5, 5.5), Some(Ordering::Less));
         assert_eq!(cmp_i64_f64(-5, -5.5), Some(Ordering::Greater));
-        assert_eq!(cmp_i64_f64(i64::MAX, 9.223_372_036_854_776e18), Some(Ordering::Less));
-        assert_eq!(cmp_i64_f64((1 << 53) + 1, (1u64 << 53) as f64), Some(Ordering::Greater));
+        assert_eq!(
+            cmp_i64_f64(i64::MAX, 9.223_372_036_854_776e18),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            cmp_i64_f64((1 << 53) + 1, (1u64 << 53) as f64),
+            Some(Ordering::Greater)
+        );
         assert_eq!(cmp_i64_f64(0, f64::NAN), None);
         assert_eq!(cmp_i64_f64(0, f64::NEG_INFINITY), Some(Ordering::Greater));
     }

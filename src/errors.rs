@@ -5,6 +5,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTuple, PyType};
 
 /// The exception classes the core raises, by name in `turbojwt.exceptions`.
+#[allow(clippy::enum_variant_names)] // PyJWT's class names
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exc {
     InvalidTokenError,
@@ -103,12 +104,23 @@ fn load_classes(py: Python<'_>) -> PyResult<Classes> {
     let warnings = py.import("turbojwt.warnings")?;
     let mut classes = Vec::with_capacity(ALL.len());
     for exc in ALL {
-        classes.push(exceptions.getattr(exc.name())?.cast_into::<PyType>()?.unbind());
+        classes.push(
+            exceptions
+                .getattr(exc.name())?
+                .cast_into::<PyType>()?
+                .unbind(),
+        );
     }
     Ok(Classes {
         exceptions: classes,
-        insecure_key_length: warnings.getattr("InsecureKeyLengthWarning")?.cast_into::<PyType>()?.unbind(),
-        removed_in_pyjwt3: warnings.getattr("RemovedInPyjwt3Warning")?.cast_into::<PyType>()?.unbind(),
+        insecure_key_length: warnings
+            .getattr("InsecureKeyLengthWarning")?
+            .cast_into::<PyType>()?
+            .unbind(),
+        removed_in_pyjwt3: warnings
+            .getattr("RemovedInPyjwt3Warning")?
+            .cast_into::<PyType>()?
+            .unbind(),
     })
 }
 
@@ -128,7 +140,12 @@ pub fn warn(py: Python<'_>, kind: Warn, message: &str) -> PyResult<()> {
         Warn::RemovedInPyjwt3 => classes.removed_in_pyjwt3.bind(py).clone(),
         Warn::Deprecation => py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
     };
-    PyErr::warn(py, &category, &std::ffi::CString::new(message).unwrap_or_default(), 1)
+    PyErr::warn(
+        py,
+        &category,
+        &std::ffi::CString::new(message).unwrap_or_default(),
+        1,
+    )
 }
 
 /// `MissingRequiredClaimError(claim)`: its constructor takes the claim, not a message.
@@ -142,7 +159,10 @@ pub fn missing_claim(py: Python<'_>, claim: &Bound<'_, PyAny>) -> PyErr {
 /// Re-raise a builtin `UnicodeEncodeError` as `TokenUnicodeEncodeError`, which is both
 /// a `DecodeError` and a `UnicodeEncodeError`, keeping its arguments.
 pub fn token_unicode_error(py: Python<'_>, original: PyErr) -> PyErr {
-    let args = original.value(py).getattr("args").and_then(|a| a.cast_into::<PyTuple>().map_err(Into::into));
+    let args = original
+        .value(py)
+        .getattr("args")
+        .and_then(|a| a.cast_into::<PyTuple>().map_err(Into::into));
     match (Exc::TokenUnicodeEncodeError.class(py), args) {
         (Ok(class), Ok(args)) => match class.call1(args) {
             Ok(instance) => PyErr::from_value(instance),

@@ -158,13 +158,19 @@ impl KeyCache {
 
     fn insert(&self, hash: HmacHash, secret: &[u8], key: Arc<PreparedHmacKey>) {
         let capacity = self.capacity.load(Ordering::Relaxed);
-        let Ok(mut shard) = self.shard(hash).write() else { return };
+        let Ok(mut shard) = self.shard(hash).write() else {
+            return;
+        };
         if capacity == 0 {
             return;
         }
         while shard.len() >= capacity {
-            let oldest = shard.iter().min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
-            let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else { break };
+            let oldest = shard
+                .iter()
+                .min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
+            let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else {
+                break;
+            };
             shard.remove(&oldest);
         }
         shard.insert(SecretBytes(secret.into()), key);
@@ -174,8 +180,12 @@ impl KeyCache {
         for shard in &self.shards {
             if let Ok(mut shard) = shard.write() {
                 while shard.len() > capacity {
-                    let oldest = shard.iter().min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
-                    let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else { break };
+                    let oldest = shard
+                        .iter()
+                        .min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
+                    let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else {
+                        break;
+                    };
                     shard.remove(&oldest);
                 }
             }
@@ -183,17 +193,26 @@ impl KeyCache {
     }
 
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().map(|s| s.len()).unwrap_or(0)).sum()
+        self.shards
+            .iter()
+            .map(|s| s.read().map(|s| s.len()).unwrap_or(0))
+            .sum()
     }
 }
 
 /// PyJWT's `force_bytes(key)`: `str` as UTF-8, `bytes` as they are, anything else a TypeError.
-pub fn with_secret_bytes<R>(key: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+pub fn with_secret_bytes<R>(
+    key: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[u8]) -> PyResult<R>,
+) -> PyResult<R> {
     if let Ok(text) = key.cast::<PyString>() {
         match text.to_str() {
             Ok(s) => f(s.as_bytes()),
             // Lone surrogates: the UnicodeEncodeError of PyJWT's `key.encode("utf-8")`.
-            Err(_) => Err(text.call_method1("encode", ("utf-8",)).err().unwrap_or_else(not_str_or_bytes)),
+            Err(_) => Err(text
+                .call_method1("encode", ("utf-8",))
+                .err()
+                .unwrap_or_else(not_str_or_bytes)),
         }
     } else if let Ok(bytes) = key.cast::<PyBytes>() {
         f(bytes.as_bytes())
@@ -207,13 +226,20 @@ fn not_str_or_bytes() -> PyErr {
 }
 
 /// The prepared key for `key` under `hash`, vetting and caching it on first sight.
-pub fn prepared_key(py: Python<'_>, hash: HmacHash, key: &Bound<'_, PyAny>) -> PyResult<Arc<PreparedHmacKey>> {
+pub fn prepared_key(
+    py: Python<'_>,
+    hash: HmacHash,
+    key: &Bound<'_, PyAny>,
+) -> PyResult<Arc<PreparedHmacKey>> {
     with_secret_bytes(key, |secret| {
         if let Some(found) = CACHE.get(hash, secret) {
             return Ok(found);
         }
         // First sight: PyJWT's rules (empty, PEM, SSH, DER, JWK-looking secrets are refused).
-        package(py)?.vet_hmac_secret.bind(py).call1((PyBytes::new(py, secret),))?;
+        package(py)?
+            .vet_hmac_secret
+            .bind(py)
+            .call1((PyBytes::new(py, secret),))?;
         let prepared = Arc::new(PreparedHmacKey {
             key: hmac::Key::new(hash.algorithm(), secret),
             secret_len: secret.len(),
@@ -225,13 +251,20 @@ pub fn prepared_key(py: Python<'_>, hash: HmacHash, key: &Bound<'_, PyAny>) -> P
 }
 
 fn hash_named(name: &str) -> PyResult<HmacHash> {
-    HmacHash::from_name(name).ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("unsupported HMAC hash {name}")))
+    HmacHash::from_name(name).ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err(format!("unsupported HMAC hash {name}"))
+    })
 }
 
 /// HMAC of `msg` under raw `key` bytes, for `HMACAlgorithm.sign` (which, like PyJWT's,
 /// does not vet the key: `prepare_key` does).
 #[pyfunction]
-pub fn hmac_sign<'py>(py: Python<'py>, hash: &str, key: &[u8], msg: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+pub fn hmac_sign<'py>(
+    py: Python<'py>,
+    hash: &str,
+    key: &[u8],
+    msg: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
     let tag = hmac::sign(&hmac::Key::new(hash_named(hash)?.algorithm(), key), msg);
     Ok(PyBytes::new(py, tag.as_ref()))
 }
@@ -239,7 +272,12 @@ pub fn hmac_sign<'py>(py: Python<'py>, hash: &str, key: &[u8], msg: &[u8]) -> Py
 /// Constant-time HMAC verification, for `HMACAlgorithm.verify`.
 #[pyfunction]
 pub fn hmac_verify(hash: &str, key: &[u8], msg: &[u8], sig: &[u8]) -> PyResult<bool> {
-    Ok(hmac::verify(&hmac::Key::new(hash_named(hash)?.algorithm(), key), msg, sig).is_ok())
+    Ok(hmac::verify(
+        &hmac::Key::new(hash_named(hash)?.algorithm(), key),
+        msg,
+        sig,
+    )
+    .is_ok())
 }
 
 /// Bound the number of cached prepared keys per hash (0 disables caching).

@@ -43,7 +43,11 @@ fn native_parse_is_exact(data: &[u8]) -> bool {
 fn longest_digit_run(data: &[u8]) -> usize {
     let (mut longest, mut current) = (0, 0);
     for byte in data {
-        current = if byte.is_ascii_digit() { current + 1 } else { 0 };
+        current = if byte.is_ascii_digit() {
+            current + 1
+        } else {
+            0
+        };
         longest = longest.max(current);
     }
     longest
@@ -63,7 +67,11 @@ pub fn load_object<'py>(py: Python<'py>, data: &[u8], what: &str) -> PyResult<Bo
     };
     match value.cast_into::<PyDict>() {
         Ok(dict) => Ok(dict),
-        Err(_) => fail(py, Exc::DecodeError, format!("Invalid {what} string: must be a json object")),
+        Err(_) => fail(
+            py,
+            Exc::DecodeError,
+            format!("Invalid {what} string: must be a json object"),
+        ),
     }
 }
 
@@ -101,7 +109,10 @@ pub fn dump<'py>(
     let patched = refs.current_json_dumps(py)?;
     if cls.is_none() && patched.is_none() {
         let start = out.len();
-        let mut writer = Writer { out: &mut *out, sort_keys };
+        let mut writer = Writer {
+            out: &mut *out,
+            sort_keys,
+        };
         if writer.value(obj, 0)? {
             return Ok(());
         }
@@ -149,7 +160,8 @@ impl Writer<'_> {
         if obj.is_none() {
             self.out.extend_from_slice(b"null");
         } else if let Ok(flag) = obj.cast::<PyBool>() {
-            self.out.extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+            self.out
+                .extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
         } else if let Ok(text) = obj.cast::<PyString>() {
             return self.string(text);
         } else if let Ok(int) = obj.cast::<PyInt>() {
@@ -182,7 +194,8 @@ impl Writer<'_> {
     fn int(&mut self, int: &Bound<'_, PyInt>) -> PyResult<bool> {
         match int.extract::<i64>() {
             Ok(n) => {
-                self.out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                self.out
+                    .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
                 Ok(true)
             }
             // Big integers: `int.__repr__`, including CPython's digit limit error.
@@ -195,7 +208,8 @@ impl Writer<'_> {
         if v.is_nan() {
             self.out.extend_from_slice(b"NaN");
         } else if v.is_infinite() {
-            self.out.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
+            self.out
+                .extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
         } else {
             // `float.__repr__` of the value: exact by construction, and floats are rare in claims.
             let repr = PyFloat::new(float.py(), v).repr()?;
@@ -240,7 +254,10 @@ impl Writer<'_> {
             }
             // UTF-8 byte order is code point order, which is how Python sorts str.
             keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            entries = keyed.into_iter().map(|(_, key, value)| (key, value)).collect();
+            entries = keyed
+                .into_iter()
+                .map(|(_, key, value)| (key, value))
+                .collect();
         }
         self.out.push(b'{');
         for (i, (key, value)) in entries.iter().enumerate() {
@@ -285,7 +302,11 @@ pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
                 for unit in ch.encode_utf16(&mut units) {
                     out.extend_from_slice(b"\\u");
                     for shift in [12, 8, 4, 0] {
-                        out.push(HEX[usize::from((*unit >> shift) & 0xf)]);
+                        out.push(
+                            HEX.get(usize::from((*unit >> shift) & 0xf))
+                                .copied()
+                                .unwrap_or(b'0'),
+                        );
                     }
                 }
             }
@@ -309,7 +330,10 @@ mod tests {
     fn escapes_like_ensure_ascii() {
         assert_eq!(escaped("plain"), "\"plain\"");
         assert_eq!(escaped("a\"b\\c"), "\"a\\\"b\\\\c\"");
-        assert_eq!(escaped("\n\r\t\u{8}\u{c}\u{1}"), "\"\\n\\r\\t\\b\\f\\u0001\"");
+        assert_eq!(
+            escaped("\n\r\t\u{8}\u{c}\u{1}"),
+            "\"\\n\\r\\t\\b\\f\\u0001\""
+        );
         assert_eq!(escaped("\u{7f}é"), "\"\\u007f\\u00e9\"");
         assert_eq!(escaped("😀"), "\"\\ud83d\\ude00\"");
     }

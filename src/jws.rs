@@ -26,26 +26,39 @@ pub struct Loaded<'py> {
 }
 
 /// Run `f` over the token's bytes: `str` as UTF-8, `bytes` as they are.
-pub fn with_token_bytes<R>(py: Python<'_>, jwt: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+pub fn with_token_bytes<R>(
+    py: Python<'_>,
+    jwt: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[u8]) -> PyResult<R>,
+) -> PyResult<R> {
     if let Ok(text) = jwt.cast::<PyString>() {
         match text.to_str() {
             Ok(s) => f(s.as_bytes()),
             Err(_) => {
                 let err = text.call_method1("encode", ("utf-8",)).err();
-                Err(err.map_or_else(|| Exc::DecodeError.err(py, "Invalid token type"), |e| token_unicode_error(py, e)))
+                Err(err.map_or_else(
+                    || Exc::DecodeError.err(py, "Invalid token type"),
+                    |e| token_unicode_error(py, e),
+                ))
             }
         }
     } else if let Ok(bytes) = jwt.cast::<PyBytes>() {
         f(bytes.as_bytes())
     } else {
-        fail(py, Exc::DecodeError, "Invalid token type. Token must be a <class 'bytes'>")
+        fail(
+            py,
+            Exc::DecodeError,
+            "Invalid token type. Token must be a <class 'bytes'>",
+        )
     }
 }
 
 /// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature.
 pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
     let last_dot = token.iter().rposition(|&b| b == b'.');
-    let Some((signing_input, crypto_segment)) = last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?))) else {
+    let Some((signing_input, crypto_segment)) =
+        last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
+    else {
         return fail(py, Exc::DecodeError, "Not enough segments");
     };
     let first_dot = signing_input.iter().position(|&b| b == b'.');
@@ -59,14 +72,23 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
     let payload = if is_false(header.get_item(intern!(py, "b64"))?.as_ref()) {
         // RFC 7797 detached form: the segment must be empty, and is never decoded.
         if !payload_segment.is_empty() {
-            return fail(py, Exc::DecodeError, "Payload segment must be empty when 'b64' is false.");
+            return fail(
+                py,
+                Exc::DecodeError,
+                "Payload segment must be empty when 'b64' is false.",
+            );
         }
         Vec::new()
     } else {
         base64url::decode_named(py, payload_segment, "payload")?
     };
     let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
-    Ok(Loaded { header, payload, signing_input: signing_input.to_vec(), signature })
+    Ok(Loaded {
+        header,
+        payload,
+        signing_input: signing_input.to_vec(),
+        signature,
+    })
 }
 
 fn is_false(value: Option<&Bound<'_, PyAny>>) -> bool {
@@ -77,7 +99,11 @@ fn is_false(value: Option<&Bound<'_, PyAny>>) -> bool {
 pub fn validate_headers(py: Python<'_>, header: &Bound<'_, PyAny>, encoding: bool) -> PyResult<()> {
     if let Some(kid) = get(header, intern!(py, "kid"))? {
         if !kid.is_instance_of::<PyString>() {
-            return fail(py, Exc::InvalidTokenError, "Key ID header parameter must be a string");
+            return fail(
+                py,
+                Exc::InvalidTokenError,
+                "Key ID header parameter must be a string",
+            );
         }
     }
     if !encoding {
@@ -89,7 +115,10 @@ pub fn validate_headers(py: Python<'_>, header: &Bound<'_, PyAny>, encoding: boo
 }
 
 /// `header.get(name)` for a dict or any mapping (encode accepts mappings as headers).
-fn get<'py>(header: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn get<'py>(
+    header: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(dict) = header.cast::<PyDict>() {
         return dict.get_item(name);
     }
@@ -100,19 +129,39 @@ fn get<'py>(header: &Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> PyResult
 }
 
 /// Only `b64` is an understood critical extension (RFC 7515 section 4.1.11).
-fn validate_crit(py: Python<'_>, header: &Bound<'_, PyAny>, crit: &Bound<'_, PyAny>) -> PyResult<()> {
+fn validate_crit(
+    py: Python<'_>,
+    header: &Bound<'_, PyAny>,
+    crit: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let Some(list) = crit.cast::<PyList>().ok().filter(|l| !l.is_empty()) else {
-        return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: must be a non-empty list");
+        return fail(
+            py,
+            Exc::InvalidTokenError,
+            "Invalid 'crit' header: must be a non-empty list",
+        );
     };
     for ext in list.iter() {
         let Ok(name) = ext.cast::<PyString>() else {
-            return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: values must be strings");
+            return fail(
+                py,
+                Exc::InvalidTokenError,
+                "Invalid 'crit' header: values must be strings",
+            );
         };
         if name.to_str().ok() != Some("b64") {
-            return fail(py, Exc::InvalidTokenError, format!("Unsupported critical extension: {name}"));
+            return fail(
+                py,
+                Exc::InvalidTokenError,
+                format!("Unsupported critical extension: {name}"),
+            );
         }
         if !header.contains(name)? {
-            return fail(py, Exc::InvalidTokenError, format!("Critical extension '{name}' is missing from headers"));
+            return fail(
+                py,
+                Exc::InvalidTokenError,
+                format!("Critical extension '{name}' is missing from headers"),
+            );
         }
     }
     Ok(())
@@ -181,11 +230,17 @@ pub fn decode<'py>(
     }
     let (payload, signing_input) = if b64_false {
         let crit_lists_b64 = match loaded.header.get_item(intern!(py, "crit"))? {
-            Some(crit) if crit.is_truthy()? => crit.cast::<PyList>().map_or(Ok(false), |l| l.contains(intern!(py, "b64")))?,
+            Some(crit) if crit.is_truthy()? => crit
+                .cast::<PyList>()
+                .map_or(Ok(false), |l| l.contains(intern!(py, "b64")))?,
             _ => false,
         };
         if !crit_lists_b64 {
-            return fail(py, Exc::InvalidTokenError, "The 'b64' header parameter requires 'b64' to be listed in 'crit'.");
+            return fail(
+                py,
+                Exc::InvalidTokenError,
+                "The 'b64' header parameter requires 'b64' to be listed in 'crit'.",
+            );
         }
         let Some(detached) = request.detached_payload.clone() else {
             return fail(
@@ -194,7 +249,11 @@ pub fn decode<'py>(
                 "It is required that you pass in a value for the \"detached_payload\" argument to decode a message having the b64 header set to false.",
             );
         };
-        let head = loaded.signing_input.split(|&b| b == b'.').next().unwrap_or_default();
+        let head = loaded
+            .signing_input
+            .split(|&b| b == b'.')
+            .next()
+            .unwrap_or_default();
         let mut signing_input = head.to_vec();
         signing_input.push(b'.');
         signing_input.extend_from_slice(&bytes_like(py, &detached)?);
@@ -204,9 +263,21 @@ pub fn decode<'py>(
     };
 
     if request.verify_signature {
-        verify_signature(py, registry, &loaded.header, &signing_input, &loaded.signature, &request, is_jwk)?;
+        verify_signature(
+            py,
+            registry,
+            &loaded.header,
+            &signing_input,
+            &loaded.signature,
+            &request,
+            is_jwk,
+        )?;
     }
-    Ok(Decoded { header: loaded.header, payload, signature: loaded.signature })
+    Ok(Decoded {
+        header: loaded.header,
+        payload,
+        signature: loaded.signature,
+    })
 }
 
 /// The bytes of a bytes-like detached payload; other types fail as `b".".join` does.
@@ -217,7 +288,13 @@ fn bytes_like(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(array) = obj.cast::<PyByteArray>() {
         return Ok(array.to_vec());
     }
-    let joined = PyBytes::new(py, b".").call_method1("join", (PyList::new(py, [PyBytes::new(py, b"").into_any(), obj.clone()])?,))?;
+    let joined = PyBytes::new(py, b".").call_method1(
+        "join",
+        (PyList::new(
+            py,
+            [PyBytes::new(py, b"").into_any(), obj.clone()],
+        )?,),
+    )?;
     Ok(joined.extract::<Vec<u8>>()?.split_off(1))
 }
 
@@ -233,7 +310,9 @@ fn verify_signature<'py>(
 ) -> PyResult<()> {
     let key = &request.key;
     let algorithms = match (&request.algorithms, is_jwk) {
-        (None, true) => Some(PyList::new(py, [key.getattr(intern!(py, "algorithm_name"))?])?.into_any()),
+        (None, true) => {
+            Some(PyList::new(py, [key.getattr(intern!(py, "algorithm_name"))?])?.into_any())
+        }
         (algorithms, _) => algorithms.clone(),
     };
     let Some(alg) = header.get_item(intern!(py, "alg"))? else {
@@ -244,7 +323,11 @@ fn verify_signature<'py>(
         None => true,
     };
     if !alg.is_truthy()? || !allowed {
-        return fail(py, Exc::InvalidAlgorithmError, "The specified alg value is not allowed");
+        return fail(
+            py,
+            Exc::InvalidAlgorithmError,
+            "The specified alg value is not allowed",
+        );
     }
     let (algo, key_material) = if is_jwk {
         let bound_name = key.getattr(intern!(py, "algorithm_name"))?;
@@ -256,14 +339,23 @@ fn verify_signature<'py>(
             );
             return fail(py, Exc::InvalidAlgorithmError, message);
         }
-        (Algo::of(py, &key.getattr(intern!(py, "Algorithm"))?)?, key.getattr(intern!(py, "key"))?)
+        (
+            Algo::of(py, &key.getattr(intern!(py, "Algorithm"))?)?,
+            key.getattr(intern!(py, "key"))?,
+        )
     } else {
         match registry.get_item(&alg)? {
             Some(alg_obj) => (Algo::of(py, &alg_obj)?, key.clone()),
             None => return fail(py, Exc::InvalidAlgorithmError, "Algorithm not supported"),
         }
     };
-    algo.verify(py, &key_material, signing_input, signature, request.enforce_min_key_length)
+    algo.verify(
+        py,
+        &key_material,
+        signing_input,
+        signature,
+        request.enforce_min_key_length,
+    )
 }
 
 /// What `PyJWS.encode` needs besides the payload bytes.
@@ -318,14 +410,23 @@ pub fn encode<'py>(
         validate_headers(py, headers, true)?;
         header.call_method1(intern!(py, "update"), (headers,))?;
     }
-    if !header.get_item(intern!(py, "typ"))?.map_or(Ok(false), |t| t.is_truthy())? {
+    if !header
+        .get_item(intern!(py, "typ"))?
+        .map_or(Ok(false), |t| t.is_truthy())?
+    {
         header.del_item(intern!(py, "typ"))?;
     }
     if detached {
         header.set_item(intern!(py, "b64"), false)?;
-        let crit = header.get_item(intern!(py, "crit"))?.unwrap_or_else(|| PyList::empty(py).into_any());
+        let crit = header
+            .get_item(intern!(py, "crit"))?
+            .unwrap_or_else(|| PyList::empty(py).into_any());
         let Ok(crit) = crit.cast_into::<PyList>() else {
-            return fail(py, Exc::InvalidTokenError, "Invalid 'crit' header: must be a list");
+            return fail(
+                py,
+                Exc::InvalidTokenError,
+                "Invalid 'crit' header: must be a list",
+            );
         };
         if !crit.contains(intern!(py, "b64"))? {
             let extended = PyList::new(py, crit.iter())?;
@@ -337,7 +438,13 @@ pub fn encode<'py>(
     }
 
     let mut header_json = Vec::with_capacity(64);
-    json::dump(py, header.as_any(), request.sort_headers, request.json_encoder.as_ref(), &mut header_json)?;
+    json::dump(
+        py,
+        header.as_any(),
+        request.sort_headers,
+        request.json_encoder.as_ref(),
+        &mut header_json,
+    )?;
     let mut token = Vec::with_capacity(header_json.len() * 2 + payload.len() * 2 + 96);
     base64url::encode_into(&header_json, &mut token);
     token.push(b'.');
@@ -349,10 +456,17 @@ pub fn encode<'py>(
     }
 
     let Some(alg_obj) = registry.get_item(&alg)? else {
-        return Err(pyo3::exceptions::PyNotImplementedError::new_err("Algorithm not supported"));
+        return Err(pyo3::exceptions::PyNotImplementedError::new_err(
+            "Algorithm not supported",
+        ));
     };
-    let key_material = if is_jwk { key.getattr(intern!(py, "key"))? } else { key.clone() };
-    let signature = Algo::of(py, &alg_obj)?.sign(py, &key_material, &token, request.enforce_min_key_length)?;
+    let key_material = if is_jwk {
+        key.getattr(intern!(py, "key"))?
+    } else {
+        key.clone()
+    };
+    let signature =
+        Algo::of(py, &alg_obj)?.sign(py, &key_material, &token, request.enforce_min_key_length)?;
 
     if detached {
         token.truncate(payload_start);
@@ -360,7 +474,10 @@ pub fn encode<'py>(
     token.push(b'.');
     base64url::encode_into(&signature, &mut token);
     // Only base64url characters and dots: always valid UTF-8.
-    Ok(PyString::new(py, std::str::from_utf8(&token).unwrap_or_default()))
+    Ok(PyString::new(
+        py,
+        std::str::from_utf8(&token).unwrap_or_default(),
+    ))
 }
 
 /// `{**obj}`: a dict as it is, another mapping copied, anything else a TypeError.
@@ -370,7 +487,9 @@ pub fn as_dict<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     }
     let Ok(mapping) = obj.cast::<pyo3::types::PyMapping>() else {
         let type_name = obj.get_type().name()?;
-        return Err(PyTypeError::new_err(format!("'{type_name}' object is not a mapping")));
+        return Err(PyTypeError::new_err(format!(
+            "'{type_name}' object is not a mapping"
+        )));
     };
     let dict = PyDict::new(obj.py());
     dict.update(mapping)?;
@@ -378,8 +497,14 @@ pub fn as_dict<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
 }
 
 /// The `**kwargs` deprecation PyJWT emits for unknown keyword arguments.
-pub fn warn_extra_kwargs(py: Python<'_>, function: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-    let Some(kwargs) = kwargs.filter(|k| !k.is_empty()) else { return Ok(()) };
+pub fn warn_extra_kwargs(
+    py: Python<'_>,
+    function: &str,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    let Some(kwargs) = kwargs.filter(|k| !k.is_empty()) else {
+        return Ok(());
+    };
     let names = PyTuple::new(py, kwargs.keys())?;
     let message = format!(
         "passing additional kwargs to {function}() is deprecated and will be removed in pyjwt version 3. \
@@ -398,7 +523,9 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(array.to_vec());
     }
     let type_name = obj.get_type().name()?;
-    Err(PyTypeError::new_err(format!("a bytes-like object is required, not '{type_name}'")))
+    Err(PyTypeError::new_err(format!(
+        "a bytes-like object is required, not '{type_name}'"
+    )))
 }
 
 /// Native state of one `PyJWS`: its algorithm registry and options, shared by reference.
@@ -411,7 +538,12 @@ pub struct JwsEngine {
 
 impl JwsEngine {
     /// `{**self.options, **options}[name]`, without building the merged dict.
-    pub fn sig_option<'py>(&self, py: Python<'py>, options: Option<&Bound<'py, PyAny>>, name: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    pub fn sig_option<'py>(
+        &self,
+        py: Python<'py>,
+        options: Option<&Bound<'py, PyAny>>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if let Some(options) = options {
             if let Some(value) = get(options, name)? {
                 return Ok(Some(value));
@@ -425,12 +557,21 @@ impl JwsEngine {
 impl JwsEngine {
     #[new]
     fn new(registry: Py<PyDict>, options: Py<PyDict>, header_typ: Py<PyAny>) -> Self {
-        JwsEngine { registry, options, header_typ }
+        JwsEngine {
+            registry,
+            options,
+            header_typ,
+        }
     }
 
     /// Point the engine at a replaced registry or options dict.
     #[pyo3(signature = (*, registry=None, options=None, header_typ=None))]
-    fn rebind(&mut self, registry: Option<Py<PyDict>>, options: Option<Py<PyDict>>, header_typ: Option<Py<PyAny>>) {
+    fn rebind(
+        &mut self,
+        registry: Option<Py<PyDict>>,
+        options: Option<Py<PyDict>>,
+        header_typ: Option<Py<PyAny>>,
+    ) {
         if let Some(registry) = registry {
             self.registry = registry;
         }
@@ -443,6 +584,7 @@ impl JwsEngine {
     }
 
     #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
+    #[allow(clippy::too_many_arguments)] // PyJWT's signature
     fn decode_complete<'py>(
         &self,
         py: Python<'py>,
@@ -458,11 +600,15 @@ impl JwsEngine {
         let result = PyDict::new(py);
         result.set_item(intern!(py, "payload"), decoded.payload.to_object(py))?;
         result.set_item(intern!(py, "header"), decoded.header)?;
-        result.set_item(intern!(py, "signature"), PyBytes::new(py, &decoded.signature))?;
+        result.set_item(
+            intern!(py, "signature"),
+            PyBytes::new(py, &decoded.signature),
+        )?;
         Ok(result)
     }
 
     #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
+    #[allow(clippy::too_many_arguments)] // PyJWT's signature
     fn decode<'py>(
         &self,
         py: Python<'py>,
@@ -491,7 +637,9 @@ impl JwsEngine {
         is_payload_detached: bool,
         sort_headers: bool,
     ) -> PyResult<Bound<'py, PyString>> {
-        let enforce = self.sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?.map_or(Ok(false), |v| v.is_truthy())?;
+        let enforce = self
+            .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
+            .map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
             key: key.clone(),
             algorithm,
@@ -502,11 +650,21 @@ impl JwsEngine {
             enforce_min_key_length: enforce,
         };
         let payload = payload_bytes(payload)?;
-        encode(py, self.registry.bind(py), self.header_typ.bind(py), &payload, request)
+        encode(
+            py,
+            self.registry.bind(py),
+            self.header_typ.bind(py),
+            &payload,
+            request,
+        )
     }
 
     /// `PyJWS.get_unverified_header`: load and check the header, verify nothing.
-    fn get_unverified_header<'py>(&self, py: Python<'py>, jwt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn get_unverified_header<'py>(
+        &self,
+        py: Python<'py>,
+        jwt: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
         validate_headers(py, loaded.header.as_any(), false)?;
         Ok(loaded.header)
@@ -528,7 +686,12 @@ impl JwsEngine {
 
     /// `PyJWS._validate_headers`.
     #[pyo3(signature = (headers, *, encoding=false))]
-    fn validate_headers(&self, py: Python<'_>, headers: &Bound<'_, PyAny>, encoding: bool) -> PyResult<()> {
+    fn validate_headers(
+        &self,
+        py: Python<'_>,
+        headers: &Bound<'_, PyAny>,
+        encoding: bool,
+    ) -> PyResult<()> {
         validate_headers(py, headers, encoding)
     }
 }
@@ -548,7 +711,8 @@ impl JwsEngine {
             None => None,
         };
         let flag = |name: &Bound<'py, PyString>, default: bool| -> PyResult<bool> {
-            self.sig_option(py, options.as_ref(), name)?.map_or(Ok(default), |v| v.is_truthy())
+            self.sig_option(py, options.as_ref(), name)?
+                .map_or(Ok(default), |v| v.is_truthy())
         };
         let request = VerifyRequest {
             key: key.or_else(|| empty_str(py)),

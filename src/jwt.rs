@@ -16,8 +16,15 @@ use crate::jws::{self, JwsEngine, Payload, SignRequest, VerifyRequest};
 use crate::py_refs::refs;
 
 /// The claim checks PyJWT would switch off when a call turns signature verification off.
-const VERIFY_CLAIMS: [&str; 7] =
-    ["verify_exp", "verify_nbf", "verify_iat", "verify_aud", "verify_iss", "verify_sub", "verify_jti"];
+const VERIFY_CLAIMS: [&str; 7] = [
+    "verify_exp",
+    "verify_nbf",
+    "verify_iat",
+    "verify_aud",
+    "verify_iss",
+    "verify_sub",
+    "verify_jti",
+];
 
 /// Native state of one `PyJWT`: its options dict and its `PyJWS`'s engine.
 #[pyclass(module = "turbojwt._turbojwt")]
@@ -40,7 +47,11 @@ impl<'py> MergedOptions<'_, 'py> {
                 return Ok(Some(value));
             }
             if self.call_skips_signature && VERIFY_CLAIMS.contains(&name.to_str()?) {
-                return Ok(Some(pyo3::types::PyBool::new(call.py(), false).to_owned().into_any()));
+                return Ok(Some(
+                    pyo3::types::PyBool::new(call.py(), false)
+                        .to_owned()
+                        .into_any(),
+                ));
             }
         }
         self.instance.get_item(name)
@@ -85,7 +96,18 @@ impl JwtEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         jws::warn_extra_kwargs(py, "decode", kwargs)?;
-        let call = Call { jwt, key, algorithms, options, verify, detached_payload, audience, subject, issuer, leeway };
+        let call = Call {
+            jwt,
+            key,
+            algorithms,
+            options,
+            verify,
+            detached_payload,
+            audience,
+            subject,
+            issuer,
+            leeway,
+        };
         Ok(self.decode_jwt(py, call)?.1)
     }
 
@@ -110,12 +132,26 @@ impl JwtEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         jws::warn_extra_kwargs(py, "decode_complete", kwargs)?;
-        let call = Call { jwt, key, algorithms, options, verify, detached_payload, audience, subject, issuer, leeway };
+        let call = Call {
+            jwt,
+            key,
+            algorithms,
+            options,
+            verify,
+            detached_payload,
+            audience,
+            subject,
+            issuer,
+            leeway,
+        };
         let (decoded, payload) = self.decode_jwt(py, call)?;
         let result = PyDict::new(py);
         result.set_item(intern!(py, "payload"), payload)?;
         result.set_item(intern!(py, "header"), decoded.header)?;
-        result.set_item(intern!(py, "signature"), PyBytes::new(py, &decoded.signature))?;
+        result.set_item(
+            intern!(py, "signature"),
+            PyBytes::new(py, &decoded.signature),
+        )?;
         Ok(result)
     }
 
@@ -140,7 +176,9 @@ impl JwtEngine {
         let mut payload_json = Vec::with_capacity(256);
         json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
         let jws = self.jws.borrow(py);
-        let enforce = jws.sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?.map_or(Ok(false), |v| v.is_truthy())?;
+        let enforce = jws
+            .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
+            .map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
             key: key.clone(),
             algorithm,
@@ -150,7 +188,13 @@ impl JwtEngine {
             sort_headers,
             enforce_min_key_length: enforce,
         };
-        jws::encode(py, jws.registry.bind(py), jws.header_typ.bind(py), &payload_json, request)
+        jws::encode(
+            py,
+            jws.registry.bind(py),
+            jws.header_typ.bind(py),
+            &payload_json,
+            request,
+        )
     }
 }
 
@@ -169,14 +213,22 @@ struct Call<'a, 'py> {
 }
 
 impl JwtEngine {
-    fn decode_jwt<'py>(&self, py: Python<'py>, call: Call<'_, 'py>) -> PyResult<(jws::Decoded<'py>, Bound<'py, PyDict>)> {
+    fn decode_jwt<'py>(
+        &self,
+        py: Python<'py>,
+        call: Call<'_, 'py>,
+    ) -> PyResult<(jws::Decoded<'py>, Bound<'py, PyDict>)> {
         let options = given(&call.options).cloned();
         // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
         let verify_signature = match &options {
             None => true,
             Some(o) => match o.cast::<PyDict>() {
-                Ok(dict) => dict.get_item(intern!(py, "verify_signature"))?.map_or(Ok(true), |v| v.is_truthy())?,
-                Err(_) => o.call_method1(intern!(py, "get"), ("verify_signature", true))?.is_truthy()?,
+                Ok(dict) => dict
+                    .get_item(intern!(py, "verify_signature"))?
+                    .map_or(Ok(true), |v| v.is_truthy())?,
+                Err(_) => o
+                    .call_method1(intern!(py, "get"), ("verify_signature", true))?
+                    .is_truthy()?,
             },
         };
         if let Some(verify) = given(&call.verify) {
@@ -194,16 +246,27 @@ impl JwtEngine {
             None => None,
             Some(o) => Some(match o.cast_into::<PyDict>() {
                 Ok(dict) => dict,
-                Err(e) => py.get_type::<PyDict>().call1((e.into_inner(),))?.cast_into::<PyDict>()?,
+                Err(e) => py
+                    .get_type::<PyDict>()
+                    .call1((e.into_inner(),))?
+                    .cast_into::<PyDict>()?,
             }),
         };
         let instance = self.options.bind(py);
         let call_skips_signature = match &call_options {
-            Some(o) => !o.get_item(intern!(py, "verify_signature"))?.map_or(Ok(true), |v| v.is_truthy())?,
+            Some(o) => !o
+                .get_item(intern!(py, "verify_signature"))?
+                .map_or(Ok(true), |v| v.is_truthy())?,
             None => false,
         };
-        let merged = MergedOptions { instance, call: call_options, call_skips_signature };
-        let enforce = merged.get(intern!(py, "enforce_minimum_key_length"))?.map_or(Ok(false), |v| v.is_truthy())?;
+        let merged = MergedOptions {
+            instance,
+            call: call_options,
+            call_skips_signature,
+        };
+        let enforce = merged
+            .get(intern!(py, "enforce_minimum_key_length"))?
+            .map_or(Ok(false), |v| v.is_truthy())?;
 
         let jws = self.jws.borrow(py);
         let request = VerifyRequest {
@@ -223,7 +286,9 @@ impl JwtEngine {
             audience: given(&call.audience).cloned(),
             issuer: given(&call.issuer).cloned(),
             subject: given(&call.subject).cloned(),
-            leeway: call.leeway.unwrap_or_else(|| pyo3::types::PyInt::new(py, 0).into_any()),
+            leeway: call
+                .leeway
+                .unwrap_or_else(|| pyo3::types::PyInt::new(py, 0).into_any()),
         };
         claims::validate(py, &payload, &checks, &expected)?;
         Ok((decoded, payload))
@@ -235,12 +300,17 @@ fn load_detached<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Boun
     if let Ok(bytes) = obj.cast::<PyBytes>() {
         return json::load_object(py, bytes.as_bytes(), "payload");
     }
-    let text = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("detached_payload must be bytes or str"))?;
+    let text = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("detached_payload must be bytes or str"))?;
     json::load_object(py, text.to_str()?.as_bytes(), "payload")
 }
 
 /// `PyJWT.encode`'s payload rules: a dict; datetimes in exp/iat/nbf become ints; str `iss`.
-fn prepare_claims<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn prepare_claims<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let Ok(dict) = payload.cast::<PyDict>() else {
         return Err(PyTypeError::new_err(
             "Expecting a dict object, as JWT only supports JSON objects as payloads.",
@@ -248,14 +318,21 @@ fn prepare_claims<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult
     };
     let refs = refs(py)?;
     let datetime = refs.datetime.bind(py);
-    let mut claims = if dict.is_exact_instance_of::<PyDict>() { dict.clone() } else { dict.call_method0("copy")?.cast_into::<PyDict>()? };
+    let mut claims = if dict.is_exact_instance_of::<PyDict>() {
+        dict.clone()
+    } else {
+        dict.call_method0("copy")?.cast_into::<PyDict>()?
+    };
     for name in [intern!(py, "exp"), intern!(py, "iat"), intern!(py, "nbf")] {
         if let Some(value) = claims.get_item(name)? {
             if value.is_instance(datetime)? {
                 if claims.is(dict) {
                     claims = dict.copy()?;
                 }
-                let seconds = refs.timegm.bind(py).call1((value.call_method0("utctimetuple")?,))?;
+                let seconds = refs
+                    .timegm
+                    .bind(py)
+                    .call1((value.call_method0("utctimetuple")?,))?;
                 claims.set_item(name, seconds)?;
             }
         }
@@ -270,7 +347,10 @@ fn prepare_claims<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult
 
 /// `PyJWT.encode`'s payload preparation, for the Python composition path.
 #[pyfunction(name = "prepare_claims")]
-pub fn prepare_claims_py<'py>(py: Python<'py>, payload: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn prepare_claims_py<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let claims = prepare_claims(py, payload)?;
     if claims.is(payload) {
         return Ok(payload.cast::<PyDict>()?.copy()?.into_any());

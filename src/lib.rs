@@ -25,16 +25,18 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 mod _turbojwt {
     #[pymodule_export]
+    use crate::base64url::decode_segment;
+    #[pymodule_export]
+    use crate::claims::{
+        validate_aud, validate_claims, validate_exp, validate_iat, validate_iss, validate_jti,
+        validate_nbf, validate_required_claims, validate_sub,
+    };
+    #[pymodule_export]
+    use crate::hmac_keys::{hmac_sign, hmac_verify, key_cache_info, set_key_cache_size};
+    #[pymodule_export]
+    use crate::json::{dumps_compact, loads_payload};
+    #[pymodule_export]
     use crate::jws::JwsEngine;
     #[pymodule_export]
     use crate::jwt::{now, prepare_claims_py, JwtEngine};
-    #[pymodule_export]
-    use crate::base64url::decode_segment;
-    #[pymodule_export]
-    use crate::claims::{validate_aud, validate_claims, validate_exp, validate_iat, validate_iss,
-        validate_jti, validate_nbf, validate_required_claims, validate_sub};
-    #[pymodule_export]
-    use crate::hmac_keys::{hmac_sign, hmac_verify, set_key_cache_size, key_cache_info};
-    #[pymodule_export]
-    use crate::json::{dumps_compact, loads_payload};
 }

@@ -41,20 +41,29 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
 impl PyRefs {
     /// `json.loads` as it is now: tests and applications may replace it, and PyJWT honours that.
     pub fn current_json_loads<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let now = self.json_namespace.bind(py).get_item(pyo3::intern!(py, "loads"))?;
+        let now = self
+            .json_namespace
+            .bind(py)
+            .get_item(pyo3::intern!(py, "loads"))?;
         Ok(now.filter(|f| !f.is(self.json_loads.bind(py))))
     }
 
     /// `json.dumps` if someone replaced it, else `None` (the native writer is then exact).
     pub fn current_json_dumps<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let now = self.json_namespace.bind(py).get_item(pyo3::intern!(py, "dumps"))?;
+        let now = self
+            .json_namespace
+            .bind(py)
+            .get_item(pyo3::intern!(py, "dumps"))?;
         Ok(now.filter(|f| !f.is(self.json_dumps.bind(py))))
     }
 
     /// Seconds since the epoch, read through `time.time` when a test clock (freezegun,
     /// time-machine) has replaced it, else from the OS clock directly.
     pub fn now(&self, py: Python<'_>) -> PyResult<f64> {
-        let current = self.time_namespace.bind(py).get_item(pyo3::intern!(py, "time"))?;
+        let current = self
+            .time_namespace
+            .bind(py)
+            .get_item(pyo3::intern!(py, "time"))?;
         let Some(current) = current.filter(|f| !f.is(self.time_time.bind(py))) else {
             let since_epoch = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -85,8 +94,14 @@ pub fn package(py: Python<'_>) -> PyResult<&PackageRefs> {
         let api_jwk = py.import("turbojwt.api_jwk")?;
         let hashlib = py.import("hashlib")?;
         Ok(PackageRefs {
-            hmac_algorithm: algorithms.getattr("HMACAlgorithm")?.cast_into::<PyType>()?.unbind(),
-            none_algorithm: algorithms.getattr("NoneAlgorithm")?.cast_into::<PyType>()?.unbind(),
+            hmac_algorithm: algorithms
+                .getattr("HMACAlgorithm")?
+                .cast_into::<PyType>()?
+                .unbind(),
+            none_algorithm: algorithms
+                .getattr("NoneAlgorithm")?
+                .cast_into::<PyType>()?
+                .unbind(),
             vet_hmac_secret: algorithms.getattr("_vet_hmac_secret")?.unbind(),
             pyjwk: api_jwk.getattr("PyJWK")?.cast_into::<PyType>()?.unbind(),
             hashlib_sha256: hashlib.getattr("sha256")?.unbind(),

@@ -49,7 +49,7 @@ __email__ = ""
 __license__ = "MIT"
 __copyright__ = "Copyright 2026 The turbojwt developers"
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - PyJWT's order
     "PyJWS",
     "PyJWT",
     "PyJWKClient",

@@ -271,9 +271,7 @@ def _looks_like_jwk(key_bytes: bytes) -> bool:
         except UnicodeError:
             return False
         stripped = text.lstrip("\ufeff \t\r\n")
-        return stripped.startswith("{") or (
-            stripped.startswith("[") and _names_kty_member(text)
-        )
+        return stripped.startswith("{") or (stripped.startswith("[") and _names_kty_member(text))
     except ValueError:
         return False
     pending = [document]
@@ -300,6 +298,13 @@ def _names_kty_member(text: str) -> bool:
 
 
 if has_crypto:
+    from cryptography.hazmat.primitives.asymmetric.ec import (
+        SECP256K1,
+        SECP256R1,
+        SECP384R1,
+        SECP521R1,
+    )
+
     from ._asymmetric import (
         AllowedECKeys,
         AllowedKeys,
@@ -312,19 +317,13 @@ if has_crypto:
         RSAAlgorithm,
         RSAPSSAlgorithm,
     )
-    from cryptography.hazmat.primitives.asymmetric.ec import (
-        SECP256K1,
-        SECP256R1,
-        SECP384R1,
-        SECP521R1,
-    )
 else:  # pragma: no cover - exercised in the no-cryptography CI job
-    from typing import NoReturn as AllowedRSAKeys  # noqa: F401
-    from typing import NoReturn as AllowedECKeys  # noqa: F401
-    from typing import NoReturn as AllowedOKPKeys  # noqa: F401
-    from typing import NoReturn as AllowedKeys  # noqa: F401
-    from typing import NoReturn as AllowedPrivateKeys  # noqa: F401
-    from typing import NoReturn as AllowedPublicKeys  # noqa: F401
+    from typing import NoReturn as AllowedECKeys
+    from typing import NoReturn as AllowedKeys
+    from typing import NoReturn as AllowedOKPKeys
+    from typing import NoReturn as AllowedPrivateKeys
+    from typing import NoReturn as AllowedPublicKeys
+    from typing import NoReturn as AllowedRSAKeys
 
 
 def get_default_algorithms() -> dict[str, Algorithm]:
@@ -356,13 +355,13 @@ def get_default_algorithms() -> dict[str, Algorithm]:
 
 
 __all__ = [
+    "Algorithm",
     "AllowedECKeys",
     "AllowedKeys",
     "AllowedOKPKeys",
     "AllowedPrivateKeys",
     "AllowedPublicKeys",
     "AllowedRSAKeys",
-    "Algorithm",
     "ECAlgorithm",
     "HMACAlgorithm",
     "NoneAlgorithm",
@@ -373,4 +372,3 @@ __all__ = [
     "has_crypto",
     "requires_cryptography",
 ]
-

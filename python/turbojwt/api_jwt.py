@@ -48,7 +48,9 @@ class PyJWT:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        overridden = {name for name in _DECODE_HOOKS if getattr(cls, name) is not getattr(PyJWT, name)}
+        overridden = {
+            name for name in _DECODE_HOOKS if getattr(cls, name) is not getattr(PyJWT, name)
+        }
         cls._native_decode = not overridden
         cls._native_claims = not overridden.intersection(_CLAIM_HOOKS)
         cls._native_encode = cls._encode_payload is PyJWT._encode_payload
@@ -131,7 +133,10 @@ class PyJWT:
         if self._native_encode:
             if algorithm is _ALGORITHM_UNSET:
                 return self._engine.encode(
-                    payload, key, headers=headers, json_encoder=json_encoder,
+                    payload,
+                    key,
+                    headers=headers,
+                    json_encoder=json_encoder,
                     sort_headers=sort_headers,
                 )
             return self._engine.encode(payload, key, algorithm, headers, json_encoder, sort_headers)
@@ -167,14 +172,31 @@ class PyJWT:
         """Like ``decode``, returning ``{"payload", "header", "signature"}``."""
         if self._native_decode:
             return self._engine.decode_complete(
-                jwt, key, algorithms, options, verify, detached_payload,
-                audience, issuer, subject, leeway, **kwargs,
+                jwt,
+                key,
+                algorithms,
+                options,
+                verify,
+                detached_payload,
+                audience,
+                issuer,
+                subject,
+                leeway,
+                **kwargs,
             )
         if kwargs:
             _warn_kwargs("decode_complete", kwargs)
         return self._compose_decode(
-            jwt, key, algorithms, options, verify, detached_payload,
-            audience, issuer, subject, leeway,
+            jwt,
+            key,
+            algorithms,
+            options,
+            verify,
+            detached_payload,
+            audience,
+            issuer,
+            subject,
+            leeway,
         )
 
     def decode(
@@ -194,14 +216,31 @@ class PyJWT:
         """Verify ``jwt`` and return its claims."""
         if self._native_decode:
             return self._engine.decode(
-                jwt, key, algorithms, options, verify, detached_payload,
-                audience, subject, issuer, leeway, **kwargs,
+                jwt,
+                key,
+                algorithms,
+                options,
+                verify,
+                detached_payload,
+                audience,
+                subject,
+                issuer,
+                leeway,
+                **kwargs,
             )
         if kwargs:
             _warn_kwargs("decode", kwargs)
         decoded = self._compose_decode(
-            jwt, key, algorithms, options, verify, detached_payload,
-            audience, issuer, subject, leeway,
+            jwt,
+            key,
+            algorithms,
+            options,
+            verify,
+            detached_payload,
+            audience,
+            issuer,
+            subject,
+            leeway,
         )
         return cast("dict[str, Any]", decoded["payload"])
 
@@ -235,12 +274,19 @@ class PyJWT:
             "enforce_minimum_key_length": merged_options.get("enforce_minimum_key_length", False),
         }
         decoded = self._jws.decode_complete(
-            jwt, key=key, algorithms=algorithms, options=sig_options,
+            jwt,
+            key=key,
+            algorithms=algorithms,
+            options=sig_options,
             detached_payload=detached_payload,
         )
         payload = self._decode_payload(decoded)
         self._validate_claims(
-            payload, merged_options, audience=audience, issuer=issuer, leeway=leeway,
+            payload,
+            merged_options,
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
             subject=subject,
         )
         decoded["payload"] = payload

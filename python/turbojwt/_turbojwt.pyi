@@ -1,0 +1,114 @@
+"""Type stubs for turbojwt's Rust core (``turbojwt._turbojwt``)."""
+
+from typing import Any
+
+class JwsEngine:
+    registry: dict[str, Any]
+    def __init__(
+        self, registry: dict[str, Any], options: dict[str, Any], header_typ: Any
+    ) -> None: ...
+    def rebind(
+        self,
+        *,
+        registry: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        header_typ: Any = None,
+    ) -> None: ...
+    def decode_complete(
+        self,
+        jwt: str | bytes,
+        key: Any = "",
+        algorithms: Any = None,
+        options: Any = None,
+        detached_payload: bytes | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]: ...
+    def decode(
+        self,
+        jwt: str | bytes,
+        key: Any = "",
+        algorithms: Any = None,
+        options: Any = None,
+        detached_payload: bytes | None = None,
+        **kwargs: Any,
+    ) -> Any: ...
+    def encode(
+        self,
+        payload: bytes,
+        key: Any,
+        algorithm: str | None = "HS256",
+        headers: dict[str, Any] | None = None,
+        json_encoder: Any = None,
+        is_payload_detached: bool = False,
+        sort_headers: bool = True,
+    ) -> str: ...
+    def get_unverified_header(self, jwt: str | bytes) -> dict[str, Any]: ...
+    def load(self, jwt: str | bytes) -> tuple[bytes, bytes, dict[str, Any], bytes]: ...
+    def validate_headers(self, headers: Any, *, encoding: bool = False) -> None: ...
+
+class JwtEngine:
+    def __init__(self, jws: JwsEngine, options: Any) -> None: ...
+    def rebind(self, *, jws: JwsEngine | None = None, options: Any = None) -> None: ...
+    def decode(
+        self,
+        jwt: str | bytes,
+        key: Any = "",
+        algorithms: Any = None,
+        options: Any = None,
+        verify: bool | None = None,
+        detached_payload: bytes | None = None,
+        audience: Any = None,
+        subject: str | None = None,
+        issuer: Any = None,
+        leeway: Any = 0,
+        **kwargs: Any,
+    ) -> dict[str, Any]: ...
+    def decode_complete(
+        self,
+        jwt: str | bytes,
+        key: Any = "",
+        algorithms: Any = None,
+        options: Any = None,
+        verify: bool | None = None,
+        detached_payload: bytes | None = None,
+        audience: Any = None,
+        issuer: Any = None,
+        subject: str | None = None,
+        leeway: Any = 0,
+        **kwargs: Any,
+    ) -> dict[str, Any]: ...
+    def encode(
+        self,
+        payload: dict[str, Any],
+        key: Any,
+        algorithm: str | None = "HS256",
+        headers: dict[str, Any] | None = None,
+        json_encoder: Any = None,
+        sort_headers: bool = True,
+    ) -> str: ...
+
+def decode_segment(segment: bytes, name: str) -> bytes: ...
+def loads_payload(data: bytes) -> dict[str, Any]: ...
+def dumps_compact(obj: Any, cls: Any = None, sort_keys: bool = False) -> bytes: ...
+def prepare_claims(payload: Any) -> dict[str, Any]: ...
+def now() -> float: ...
+def hmac_sign(hash: str, key: bytes, msg: bytes) -> bytes: ...
+def hmac_verify(hash: str, key: bytes, msg: bytes, sig: bytes) -> bool: ...
+def set_key_cache_size(size: int) -> None: ...
+def key_cache_info() -> dict[str, int]: ...
+def validate_claims(
+    payload: dict[str, Any],
+    options: Any,
+    audience: Any = None,
+    issuer: Any = None,
+    subject: Any = None,
+    leeway: Any = None,
+) -> None: ...
+def validate_required_claims(payload: dict[str, Any], claims: Any) -> None: ...
+def validate_iat(payload: dict[str, Any], now: float, leeway: Any) -> None: ...
+def validate_nbf(payload: dict[str, Any], now: float, leeway: Any) -> None: ...
+def validate_exp(payload: dict[str, Any], now: float, leeway: Any) -> None: ...
+def validate_iss(payload: dict[str, Any], issuer: Any) -> None: ...
+def validate_aud(payload: dict[str, Any], audience: Any, strict: bool = False) -> None: ...
+def validate_sub(payload: dict[str, Any], subject: Any = None) -> None: ...
+def validate_jti(payload: dict[str, Any]) -> None: ...
