@@ -5,23 +5,11 @@
 //! unpadded base64url: alphabet characters only, a length that is not 1 mod 4, and zero
 //! trailing bits. Anything else is `DecodeError("Invalid <name> padding")`.
 
-use base64::alphabet::URL_SAFE;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
+use base64_simd::URL_SAFE_NO_PAD;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::{fail, Exc};
-
-/// Canonical unpadded base64url: rejects `=`, stray bits in the last symbol, and bad lengths.
-const STRICT: GeneralPurpose = GeneralPurpose::new(
-    &URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
 
 /// Why a segment was refused; the caller names the segment in the message.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,24 +21,15 @@ pub fn decode(segment: &[u8]) -> Result<Vec<u8>, InvalidSegment> {
     if padding > 2 || (padding > 0 && segment.len() % 4 != 0) {
         return Err(InvalidSegment);
     }
-    let stripped = segment
-        .get(..segment.len() - padding)
-        .ok_or(InvalidSegment)?;
-    STRICT.decode(stripped).map_err(|_| InvalidSegment)
+    let stripped = segment.get(..segment.len() - padding).ok_or(InvalidSegment)?;
+    // base64-simd's unpadded URL-safe decoder is canonical: it refuses stray bits in the last
+    // symbol, a length of 1 mod 4, and any byte outside the alphabet (including `=`).
+    URL_SAFE_NO_PAD.decode_to_vec(stripped).map_err(|_| InvalidSegment)
 }
 
 /// Unpadded base64url, appended to `out`.
 pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(
-        start + base64::encoded_len(data.len(), false).unwrap_or(0),
-        0,
-    );
-    if let Some(tail) = out.get_mut(start..) {
-        // The buffer was sized by `encoded_len`, so this cannot fail.
-        let written = STRICT.encode_slice(data, tail).unwrap_or(0);
-        out.truncate(start + written);
-    }
+    URL_SAFE_NO_PAD.encode_append(data, out);
 }
 
 /// Decode a segment or raise PyJWT's `DecodeError("Invalid {name} padding")`.

@@ -14,11 +14,16 @@ use crate::args::{empty_str, given, Arg};
 use crate::base64url;
 use crate::errors::{fail, token_unicode_error, warn, Exc, Warn};
 use crate::json;
-use crate::py_refs::package;
+use crate::header_cache;
+use crate::py_refs::{package, refs};
 
 /// A token split and decoded, borrowing nothing from Python.
 pub struct Loaded<'py> {
+    /// Shared with the header cache when `header_cached`: read it, never hand it out.
     pub header: Bound<'py, PyDict>,
+    pub header_cached: bool,
+    /// The header segment, when it was parsed natively and may be cached once validated.
+    pub cacheable_segment: Option<Vec<u8>>,
     pub payload: Vec<u8>,
     /// `header.payload` exactly as it appears in the token (padding included).
     pub signing_input: Vec<u8>,
@@ -67,8 +72,17 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
     else {
         return fail(py, Exc::DecodeError, "Not enough segments");
     };
-    let header_json = base64url::decode_named(py, header_segment, "header")?;
-    let header = json::load_object(py, &header_json, "header")?;
+    let json_is_stdlib = refs(py)?.current_json_loads(py)?.is_none();
+    let cached = if json_is_stdlib { header_cache::get(py, header_segment) } else { None };
+    let header_cached = cached.is_some();
+    let header = match cached {
+        Some(header) => header,
+        None => {
+            let header_json = base64url::decode_named(py, header_segment, "header")?;
+            json::load_object(py, &header_json, "header")?
+        }
+    };
+    let cacheable_segment = (json_is_stdlib && !header_cached).then(|| header_segment.to_vec());
     let payload = if is_false(header.get_item(intern!(py, "b64"))?.as_ref()) {
         // RFC 7797 detached form: the segment must be empty, and is never decoded.
         if !payload_segment.is_empty() {
@@ -85,10 +99,41 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
     let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
     Ok(Loaded {
         header,
+        header_cached,
+        cacheable_segment,
         payload,
         signing_input: signing_input.to_vec(),
         signature,
     })
+}
+
+/// Whether `key` is a `PyJWK` (secrets and PEM strings answer without an isinstance call).
+fn is_pyjwk(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if key.is_exact_instance_of::<PyString>() || key.is_exact_instance_of::<PyBytes>() {
+        return Ok(false);
+    }
+    key.is_instance(package(py)?.pyjwk.bind(py))
+}
+
+/// `_load` then `_validate_headers`, remembering headers that pass.
+pub fn load_validated<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
+    let loaded = load(py, token)?;
+    if !loaded.header_cached {
+        validate_headers(py, loaded.header.as_any(), false)?;
+        if let Some(segment) = &loaded.cacheable_segment {
+            header_cache::put(segment, &loaded.header);
+        }
+    }
+    Ok(loaded)
+}
+
+/// The header as handed to callers: never the cached dict itself.
+pub fn owned_header<'py>(header: Bound<'py, PyDict>, cached: bool) -> PyResult<Bound<'py, PyDict>> {
+    if cached {
+        header.copy()
+    } else {
+        Ok(header)
+    }
 }
 
 fn is_false(value: Option<&Bound<'_, PyAny>>) -> bool {
@@ -179,6 +224,7 @@ pub struct VerifyRequest<'py> {
 /// A verified (or, with verification off, merely decoded) token.
 pub struct Decoded<'py> {
     pub header: Bound<'py, PyDict>,
+    pub header_cached: bool,
     pub payload: Payload<'py>,
     pub signature: Vec<u8>,
 }
@@ -205,7 +251,7 @@ pub fn decode<'py>(
     jwt: &Bound<'py, PyAny>,
     request: VerifyRequest<'py>,
 ) -> PyResult<Decoded<'py>> {
-    let is_jwk = request.key.is_instance(package(py)?.pyjwk.bind(py))?;
+    let is_jwk = is_pyjwk(py, &request.key)?;
     let has_algorithms = match &request.algorithms {
         Some(algorithms) => algorithms.is_truthy()?,
         None => false,
@@ -217,8 +263,7 @@ pub fn decode<'py>(
             "It is required that you pass in a value for the \"algorithms\" argument when calling decode().",
         );
     }
-    let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
-    validate_headers(py, loaded.header.as_any(), false)?;
+    let loaded = with_token_bytes(py, jwt, |token| load_validated(py, token))?;
 
     let b64_false = is_false(loaded.header.get_item(intern!(py, "b64"))?.as_ref());
     if request.detached_payload.is_some() && !b64_false {
@@ -275,6 +320,7 @@ pub fn decode<'py>(
     }
     Ok(Decoded {
         header: loaded.header,
+        header_cached: loaded.header_cached,
         payload,
         signature: loaded.signature,
     })
@@ -378,7 +424,7 @@ pub fn encode<'py>(
     request: SignRequest<'py>,
 ) -> PyResult<Bound<'py, PyString>> {
     let key = &request.key;
-    let is_jwk = key.is_instance(package(py)?.pyjwk.bind(py))?;
+    let is_jwk = is_pyjwk(py, key)?;
     let jwk_algorithm = || key.getattr(intern!(py, "algorithm_name"));
     let mut alg = match request.algorithm {
         Arg::Missing if is_jwk => jwk_algorithm()?,
@@ -599,7 +645,7 @@ impl JwsEngine {
         let decoded = self.decode_jws(py, jwt, key, algorithms, options, detached_payload)?;
         let result = PyDict::new(py);
         result.set_item(intern!(py, "payload"), decoded.payload.to_object(py))?;
-        result.set_item(intern!(py, "header"), decoded.header)?;
+        result.set_item(intern!(py, "header"), owned_header(decoded.header, decoded.header_cached)?)?;
         result.set_item(
             intern!(py, "signature"),
             PyBytes::new(py, &decoded.signature),
@@ -665,9 +711,8 @@ impl JwsEngine {
         py: Python<'py>,
         jwt: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
-        validate_headers(py, loaded.header.as_any(), false)?;
-        Ok(loaded.header)
+        let loaded = with_token_bytes(py, jwt, |token| load_validated(py, token))?;
+        owned_header(loaded.header, loaded.header_cached)
     }
 
     /// `PyJWS._load`: `(payload, signing_input, header, signature)`.
@@ -678,7 +723,7 @@ impl JwsEngine {
             [
                 PyBytes::new(py, &loaded.payload).into_any(),
                 PyBytes::new(py, &loaded.signing_input).into_any(),
-                loaded.header.into_any(),
+                owned_header(loaded.header, loaded.header_cached)?.into_any(),
                 PyBytes::new(py, &loaded.signature).into_any(),
             ],
         )

@@ -147,7 +147,7 @@ impl JwtEngine {
         let (decoded, payload) = self.decode_jwt(py, call)?;
         let result = PyDict::new(py);
         result.set_item(intern!(py, "payload"), payload)?;
-        result.set_item(intern!(py, "header"), decoded.header)?;
+        result.set_item(intern!(py, "header"), jws::owned_header(decoded.header, decoded.header_cached)?)?;
         result.set_item(
             intern!(py, "signature"),
             PyBytes::new(py, &decoded.signature),

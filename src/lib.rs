@@ -14,6 +14,7 @@ mod args;
 mod base64url;
 mod claims;
 mod errors;
+mod header_cache;
 mod hmac_keys;
 mod json;
 mod jws;
