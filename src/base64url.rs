@@ -21,10 +21,14 @@ pub fn decode(segment: &[u8]) -> Result<Vec<u8>, InvalidSegment> {
     if padding > 2 || (padding > 0 && segment.len() % 4 != 0) {
         return Err(InvalidSegment);
     }
-    let stripped = segment.get(..segment.len() - padding).ok_or(InvalidSegment)?;
+    let stripped = segment
+        .get(..segment.len() - padding)
+        .ok_or(InvalidSegment)?;
     // base64-simd's unpadded URL-safe decoder is canonical: it refuses stray bits in the last
     // symbol, a length of 1 mod 4, and any byte outside the alphabet (including `=`).
-    URL_SAFE_NO_PAD.decode_to_vec(stripped).map_err(|_| InvalidSegment)
+    URL_SAFE_NO_PAD
+        .decode_to_vec(stripped)
+        .map_err(|_| InvalidSegment)
 }
 
 /// Unpadded base64url, appended to `out`.

@@ -510,7 +510,7 @@ fn not_none<'py>(value: Option<Bound<'py, PyAny>>) -> Option<Bound<'py, PyAny>> 
 // The per-check functions behind `PyJWT._validate_*`, which PyJWT's tests and subclasses call.
 
 #[pyfunction]
-#[pyo3(signature = (payload, options, audience=None, issuer=None, subject=None, leeway=None))]
+#[pyo3(signature = (payload, options, audience=None, issuer=None, subject=None, leeway=crate::args::Arg::Missing))]
 pub fn validate_claims<'py>(
     py: Python<'py>,
     payload: &Bound<'py, PyDict>,
@@ -518,7 +518,7 @@ pub fn validate_claims<'py>(
     audience: Option<Bound<'py, PyAny>>,
     issuer: Option<Bound<'py, PyAny>>,
     subject: Option<Bound<'py, PyAny>>,
-    leeway: Option<Bound<'py, PyAny>>,
+    leeway: crate::args::Arg<'py>,
 ) -> PyResult<()> {
     // PyJWT indexes the options (a missing key raises KeyError) except `strict_aud` (`.get`).
     let checks = ClaimChecks::read(py, |name| match options.get_item(name) {
@@ -531,7 +531,7 @@ pub fn validate_claims<'py>(
         }
         Err(err) => Err(err),
     })?;
-    let leeway = leeway.unwrap_or_else(|| PyInt::new(py, 0).into_any());
+    let leeway = leeway.or_else(|| PyInt::new(py, 0).into_any());
     let expected = Expected {
         audience: not_none(audience),
         issuer: not_none(issuer),

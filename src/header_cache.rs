@@ -17,13 +17,18 @@ const MAX_SEGMENT_LEN: usize = 512;
 
 type Slot = Option<(Box<[u8]>, Py<PyDict>)>;
 
-static SLOTS_TABLE: Mutex<[Slot; SLOTS]> = Mutex::new([None, None, None, None, None, None, None, None]);
+static SLOTS_TABLE: Mutex<[Slot; SLOTS]> =
+    Mutex::new([None, None, None, None, None, None, None, None]);
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// The cached header for this exact segment, if any.
 pub fn get<'py>(py: Python<'py>, segment: &[u8]) -> Option<Bound<'py, PyDict>> {
     let slots = SLOTS_TABLE.lock().ok()?;
-    slots.iter().flatten().find(|(key, _)| **key == *segment).map(|(_, header)| header.bind(py).clone())
+    slots
+        .iter()
+        .flatten()
+        .find(|(key, _)| **key == *segment)
+        .map(|(_, header)| header.bind(py).clone())
 }
 
 /// Remember a header that was parsed natively and passed the header checks.
@@ -31,7 +36,9 @@ pub fn put(segment: &[u8], header: &Bound<'_, PyDict>) {
     if segment.len() > MAX_SEGMENT_LEN {
         return;
     }
-    let Ok(mut slots) = SLOTS_TABLE.lock() else { return };
+    let Ok(mut slots) = SLOTS_TABLE.lock() else {
+        return;
+    };
     if slots.iter().flatten().any(|(key, _)| **key == *segment) {
         return;
     }

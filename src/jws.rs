@@ -13,8 +13,8 @@ use crate::algorithms::Algo;
 use crate::args::{empty_str, given, Arg};
 use crate::base64url;
 use crate::errors::{fail, token_unicode_error, warn, Exc, Warn};
-use crate::json;
 use crate::header_cache;
+use crate::json;
 use crate::py_refs::{package, refs};
 
 /// A token split and decoded, borrowing nothing from Python.
@@ -73,7 +73,11 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
         return fail(py, Exc::DecodeError, "Not enough segments");
     };
     let json_is_stdlib = refs(py)?.current_json_loads(py)?.is_none();
-    let cached = if json_is_stdlib { header_cache::get(py, header_segment) } else { None };
+    let cached = if json_is_stdlib {
+        header_cache::get(py, header_segment)
+    } else {
+        None
+    };
     let header_cached = cached.is_some();
     let header = match cached {
         Some(header) => header,
@@ -645,7 +649,10 @@ impl JwsEngine {
         let decoded = self.decode_jws(py, jwt, key, algorithms, options, detached_payload)?;
         let result = PyDict::new(py);
         result.set_item(intern!(py, "payload"), decoded.payload.to_object(py))?;
-        result.set_item(intern!(py, "header"), owned_header(decoded.header, decoded.header_cached)?)?;
+        result.set_item(
+            intern!(py, "header"),
+            owned_header(decoded.header, decoded.header_cached)?,
+        )?;
         result.set_item(
             intern!(py, "signature"),
             PyBytes::new(py, &decoded.signature),

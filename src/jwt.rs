@@ -76,7 +76,7 @@ impl JwtEngine {
     }
 
     #[pyo3(
-        signature = (jwt, key=Arg::Missing, algorithms=None, options=None, verify=None, detached_payload=None, audience=None, subject=None, issuer=None, leeway=None, **kwargs),
+        signature = (jwt, key=Arg::Missing, algorithms=None, options=None, verify=None, detached_payload=None, audience=None, subject=None, issuer=None, leeway=Arg::Missing, **kwargs),
         text_signature = "(jwt, key='', algorithms=None, options=None, verify=None, detached_payload=None, audience=None, subject=None, issuer=None, leeway=0, **kwargs)"
     )]
     #[allow(clippy::too_many_arguments)]
@@ -92,7 +92,7 @@ impl JwtEngine {
         audience: Option<Bound<'py, PyAny>>,
         subject: Option<Bound<'py, PyAny>>,
         issuer: Option<Bound<'py, PyAny>>,
-        leeway: Option<Bound<'py, PyAny>>,
+        leeway: Arg<'py>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         jws::warn_extra_kwargs(py, "decode", kwargs)?;
@@ -112,7 +112,7 @@ impl JwtEngine {
     }
 
     #[pyo3(
-        signature = (jwt, key=Arg::Missing, algorithms=None, options=None, verify=None, detached_payload=None, audience=None, issuer=None, subject=None, leeway=None, **kwargs),
+        signature = (jwt, key=Arg::Missing, algorithms=None, options=None, verify=None, detached_payload=None, audience=None, issuer=None, subject=None, leeway=Arg::Missing, **kwargs),
         text_signature = "(jwt, key='', algorithms=None, options=None, verify=None, detached_payload=None, audience=None, issuer=None, subject=None, leeway=0, **kwargs)"
     )]
     #[allow(clippy::too_many_arguments)]
@@ -128,7 +128,7 @@ impl JwtEngine {
         audience: Option<Bound<'py, PyAny>>,
         issuer: Option<Bound<'py, PyAny>>,
         subject: Option<Bound<'py, PyAny>>,
-        leeway: Option<Bound<'py, PyAny>>,
+        leeway: Arg<'py>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         jws::warn_extra_kwargs(py, "decode_complete", kwargs)?;
@@ -147,7 +147,10 @@ impl JwtEngine {
         let (decoded, payload) = self.decode_jwt(py, call)?;
         let result = PyDict::new(py);
         result.set_item(intern!(py, "payload"), payload)?;
-        result.set_item(intern!(py, "header"), jws::owned_header(decoded.header, decoded.header_cached)?)?;
+        result.set_item(
+            intern!(py, "header"),
+            jws::owned_header(decoded.header, decoded.header_cached)?,
+        )?;
         result.set_item(
             intern!(py, "signature"),
             PyBytes::new(py, &decoded.signature),
@@ -209,7 +212,7 @@ struct Call<'a, 'py> {
     audience: Option<Bound<'py, PyAny>>,
     subject: Option<Bound<'py, PyAny>>,
     issuer: Option<Bound<'py, PyAny>>,
-    leeway: Option<Bound<'py, PyAny>>,
+    leeway: Arg<'py>,
 }
 
 impl JwtEngine {
@@ -220,19 +223,23 @@ impl JwtEngine {
     ) -> PyResult<(jws::Decoded<'py>, Bound<'py, PyDict>)> {
         let options = given(&call.options).cloned();
         // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
-        let verify_signature = match &options {
-            None => true,
+        let verify_signature_value = match &options {
+            None => None,
             Some(o) => match o.cast::<PyDict>() {
-                Ok(dict) => dict
-                    .get_item(intern!(py, "verify_signature"))?
-                    .map_or(Ok(true), |v| v.is_truthy())?,
-                Err(_) => o
-                    .call_method1(intern!(py, "get"), ("verify_signature", true))?
-                    .is_truthy()?,
+                Ok(dict) => dict.get_item(intern!(py, "verify_signature"))?,
+                Err(_) => Some(o.call_method1(intern!(py, "get"), ("verify_signature", true))?),
             },
         };
+        let verify_signature = verify_signature_value
+            .as_ref()
+            .map_or(Ok(true), |v| v.is_truthy())?;
         if let Some(verify) = given(&call.verify) {
-            if verify.ne(verify_signature)? {
+            // PyJWT compares `verify` with the option's value itself, not its truthiness.
+            let differs = match &verify_signature_value {
+                Some(value) => verify.ne(value)?,
+                None => verify.ne(true)?,
+            };
+            if differs {
                 warn(
                     py,
                     Warn::Deprecation,
@@ -288,7 +295,7 @@ impl JwtEngine {
             subject: given(&call.subject).cloned(),
             leeway: call
                 .leeway
-                .unwrap_or_else(|| pyo3::types::PyInt::new(py, 0).into_any()),
+                .or_else(|| pyo3::types::PyInt::new(py, 0).into_any()),
         };
         claims::validate(py, &payload, &checks, &expected)?;
         Ok((decoded, payload))

@@ -17,7 +17,17 @@ from typing import Any, ClassVar, Literal, NoReturn, overload
 from . import _turbojwt
 from .exceptions import InvalidKeyError
 from .types import HashlibHash, JWKDict
-from .utils import base64url_decode, base64url_encode, force_bytes, is_pem_format, is_ssh_key
+from .utils import (  # noqa: F401 - PyJWT's module namespace re-exports some of these
+    base64url_decode,
+    base64url_encode,
+    der_to_raw_signature,
+    force_bytes,
+    from_base64url_uint,
+    is_pem_format,
+    is_ssh_key,
+    raw_to_der_signature,
+    to_base64url_uint,
+)
 
 try:
     import cryptography  # noqa: F401

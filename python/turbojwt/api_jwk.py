@@ -13,6 +13,7 @@ from .exceptions import (
     MissingCryptographyError,
     PyJWKError,
     PyJWKSetError,
+    PyJWTError,  # noqa: F401 - PyJWT's module namespace
 )
 from .types import JWKDict
 

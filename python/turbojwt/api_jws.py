@@ -8,10 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from . import _turbojwt
 from .algorithms import Algorithm, get_default_algorithms, has_crypto, requires_cryptography
+from .api_jwk import PyJWK
+from .exceptions import (  # noqa: F401 - PyJWT's module namespace
+    DecodeError,
+    InvalidAlgorithmError,
+    InvalidKeyError,
+    InvalidSignatureError,
+    InvalidTokenError,
+)
+from .utils import base64url_decode, base64url_encode  # noqa: F401 - PyJWT's module namespace
+from .warnings import InsecureKeyLengthWarning, RemovedInPyjwt3Warning  # noqa: F401
 
 if TYPE_CHECKING:
     from .algorithms import AllowedPrivateKeys, AllowedPublicKeys
-    from .api_jwk import PyJWK
     from .types import SigOptions
 
 _ALGORITHM_UNSET: Any = object()

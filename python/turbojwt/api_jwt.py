@@ -17,6 +17,18 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import _turbojwt
 from .api_jws import _ALGORITHM_UNSET, PyJWS, _jws_global_obj
+from .exceptions import (  # noqa: F401 - PyJWT's module namespace
+    DecodeError,
+    ExpiredSignatureError,
+    ImmatureSignatureError,
+    InvalidAudienceError,
+    InvalidIssuedAtError,
+    InvalidIssuerError,
+    InvalidJTIError,
+    InvalidSubjectError,
+    MissingRequiredClaimError,
+)
+from .warnings import RemovedInPyjwt3Warning
 
 if TYPE_CHECKING:
     from .algorithms import AllowedPrivateKeys, AllowedPublicKeys
@@ -365,8 +377,6 @@ class PyJWT:
 
 
 def _warn_kwargs(function: str, kwargs: dict[str, Any]) -> None:
-    from .warnings import RemovedInPyjwt3Warning
-
     warnings.warn(
         f"passing additional kwargs to {function}() is deprecated and will be removed in pyjwt "
         f"version 3. Unsupported kwargs: {tuple(kwargs.keys())}",

@@ -35,12 +35,21 @@ def _implementation() -> dict[str, str]:
     return {"name": name, "version": version}
 
 
+from types import ModuleType
+
+from . import __version__ as pyjwt_version
+
+# PyJWT's module attributes, kept for code that reads them.
+cryptography: ModuleType | None
+try:
+    import cryptography
+except ModuleNotFoundError:  # pragma: no cover - exercised without the crypto extra
+    cryptography = None
+cryptography_version: str = "" if cryptography is None else cryptography.__version__
+
+
 def _cryptography_version() -> str:
-    try:
-        import cryptography
-    except ModuleNotFoundError:
-        return ""
-    return cryptography.__version__
+    return cryptography_version
 
 
 def _turbojwt_version() -> str:
