@@ -10,6 +10,17 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from types import ModuleType
+
+from . import __version__ as pyjwt_version
+
+# PyJWT's module attributes, kept for code that reads them.
+cryptography: ModuleType | None
+try:
+    import cryptography
+except ModuleNotFoundError:  # pragma: no cover - exercised without the crypto extra
+    cryptography = None
+cryptography_version: str = "" if cryptography is None else cryptography.__version__
 
 __all__ = ["info", "main"]
 
@@ -35,19 +46,6 @@ def _implementation() -> dict[str, str]:
     return {"name": name, "version": version}
 
 
-from types import ModuleType
-
-from . import __version__ as pyjwt_version
-
-# PyJWT's module attributes, kept for code that reads them.
-cryptography: ModuleType | None
-try:
-    import cryptography
-except ModuleNotFoundError:  # pragma: no cover - exercised without the crypto extra
-    cryptography = None
-cryptography_version: str = "" if cryptography is None else cryptography.__version__
-
-
 def _cryptography_version() -> str:
     return cryptography_version
 
@@ -66,10 +64,6 @@ def _turbojwt_version() -> str:
 
 def info() -> dict[str, dict[str, str]]:
     """Collect platform, interpreter and library versions for a bug report."""
-    # Imported here, not at module level, so this module never takes part in
-    # the package's own import cycle.
-    from . import __version__ as pyjwt_version
-
     return {
         "platform": _platform(),
         "implementation": _implementation(),
