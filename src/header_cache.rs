@@ -31,11 +31,13 @@ pub fn get<'py>(py: Python<'py>, segment: &[u8]) -> Option<Bound<'py, PyDict>> {
         .map(|(_, header)| header.bind(py).clone())
 }
 
-/// Remember a header that was parsed natively and passed the header checks.
+/// Remember a header that was parsed natively and passed the header checks. A copy is kept:
+/// the caller may hand `header` itself out.
 pub fn put(segment: &[u8], header: &Bound<'_, PyDict>) {
     if segment.len() > MAX_SEGMENT_LEN {
         return;
     }
+    let Ok(header) = header.copy() else { return };
     let Ok(mut slots) = SLOTS_TABLE.lock() else {
         return;
     };
@@ -44,6 +46,6 @@ pub fn put(segment: &[u8], header: &Bound<'_, PyDict>) {
     }
     let index = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
     if let Some(slot) = slots.get_mut(index) {
-        *slot = Some((segment.into(), header.clone().unbind()));
+        *slot = Some((segment.into(), header.unbind()));
     }
 }
