@@ -8,6 +8,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
+use crate::asym_keys::{self, Use};
+use crate::crypto;
 use crate::errors::{fail, warn, Exc, Warn};
 use crate::hmac_keys::{prepared_key, HmacHash};
 use crate::py_refs::package;
@@ -16,6 +18,9 @@ use crate::py_refs::package;
 pub enum Algo<'py> {
     Hmac(HmacHash),
     Unsigned,
+    /// An asymmetric class of turbojwt's: native when the key is one it can load, else its
+    /// Python methods (which raise PyJWT's errors for keys it refuses).
+    Asymmetric(crypto::Algorithm, Bound<'py, PyAny>),
     Python(Bound<'py, PyAny>),
 }
 
@@ -39,6 +44,8 @@ impl<'py> Algo<'py> {
             }
         } else if class.is(pkg.none_algorithm.bind(py)) {
             return Ok(Algo::Unsigned);
+        } else if let Some(algorithm) = asym_keys::algorithm_of(py, alg_obj)? {
+            return Ok(Algo::Asymmetric(algorithm, alg_obj.clone()));
         }
         Ok(Algo::Python(alg_obj.clone()))
     }
@@ -63,18 +70,37 @@ impl<'py> Algo<'py> {
                 check_unsigned_key(py, key)?;
                 false
             }
-            Algo::Python(alg_obj) => {
-                let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
-                python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
-                let args = (
-                    PyBytes::new(py, signing_input),
-                    prepared,
-                    PyBytes::new(py, signature),
-                );
-                alg_obj
-                    .call_method1(intern!(py, "verify"), args)?
-                    .is_truthy()?
+            Algo::Asymmetric(algorithm, alg_obj) => {
+                match asym_keys::native_key(py, *algorithm, key, Use::Verify)? {
+                    Some(native) => {
+                        key_length_policy(
+                            py,
+                            asym_keys::weakness(&native),
+                            enforce_min_key_length,
+                        )?;
+                        let algorithm = *algorithm;
+                        // The signature check runs without the GIL: threads verify in parallel.
+                        py.detach(|| native.verify(algorithm, signing_input, signature))
+                            .unwrap_or(false)
+                    }
+                    None => python_verify(
+                        py,
+                        alg_obj,
+                        key,
+                        signing_input,
+                        signature,
+                        enforce_min_key_length,
+                    )?,
+                }
             }
+            Algo::Python(alg_obj) => python_verify(
+                py,
+                alg_obj,
+                key,
+                signing_input,
+                signature,
+                enforce_min_key_length,
+            )?,
         };
         if valid {
             Ok(())
@@ -105,17 +131,69 @@ impl<'py> Algo<'py> {
                 check_unsigned_key(py, key)?;
                 Ok(Vec::new())
             }
+            Algo::Asymmetric(algorithm, alg_obj) => {
+                match asym_keys::native_key(py, *algorithm, key, Use::Sign)? {
+                    Some(native) => {
+                        key_length_policy(
+                            py,
+                            asym_keys::weakness(&native),
+                            enforce_min_key_length,
+                        )?;
+                        let algorithm = *algorithm;
+                        match py.detach(|| native.sign(algorithm, signing_input)) {
+                            Ok(signature) => Ok(signature),
+                            // A key size the backend does not sign with: PyJWT's path can.
+                            Err(_) => {
+                                python_sign(py, alg_obj, key, signing_input, enforce_min_key_length)
+                            }
+                        }
+                    }
+                    None => python_sign(py, alg_obj, key, signing_input, enforce_min_key_length),
+                }
+            }
             Algo::Python(alg_obj) => {
-                let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
-                python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
-                let signature = alg_obj.call_method1(
-                    intern!(py, "sign"),
-                    (PyBytes::new(py, signing_input), prepared),
-                )?;
-                signature.extract::<Vec<u8>>()
+                python_sign(py, alg_obj, key, signing_input, enforce_min_key_length)
             }
         }
     }
+}
+
+/// PyJWT's steps with a Python `Algorithm` object: prepare, check the length, verify.
+fn python_verify(
+    py: Python<'_>,
+    alg_obj: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    signing_input: &[u8],
+    signature: &[u8],
+    enforce_min_key_length: bool,
+) -> PyResult<bool> {
+    let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
+    python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
+    let args = (
+        PyBytes::new(py, signing_input),
+        prepared,
+        PyBytes::new(py, signature),
+    );
+    alg_obj
+        .call_method1(intern!(py, "verify"), args)?
+        .is_truthy()
+}
+
+/// PyJWT's steps with a Python `Algorithm` object: prepare, check the length, sign.
+fn python_sign(
+    py: Python<'_>,
+    alg_obj: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    signing_input: &[u8],
+    enforce_min_key_length: bool,
+) -> PyResult<Vec<u8>> {
+    let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
+    python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
+    let signature = alg_obj.call_method1(
+        intern!(py, "sign"),
+        (PyBytes::new(py, signing_input), prepared),
+    )?;
+    signature.extract::<Vec<u8>>()
 }
 
 /// `NoneAlgorithm.prepare_key`: only `None` or `""` may stand for "no key".

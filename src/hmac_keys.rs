@@ -280,18 +280,21 @@ pub fn hmac_verify(hash: &str, key: &[u8], msg: &[u8], sig: &[u8]) -> PyResult<b
     .is_ok())
 }
 
-/// Bound the number of cached prepared keys per hash (0 disables caching).
+/// Bound the number of cached prepared keys: HMAC keys (per hash) and asymmetric keys
+/// (0 disables caching).
 #[pyfunction]
 pub fn set_key_cache_size(size: usize) {
     CACHE.capacity.store(size, Ordering::Relaxed);
     CACHE.clear_over(size);
+    crate::asym_keys::set_capacity(size);
 }
 
-/// `{"size": cached keys, "capacity": bound per hash}`.
+/// `{"capacity": bound, "hmac": cached HMAC keys, "asymmetric": cached asymmetric keys}`.
 #[pyfunction]
 pub fn key_cache_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let info = PyDict::new(py);
-    info.set_item("size", CACHE.len())?;
     info.set_item("capacity", CACHE.capacity.load(Ordering::Relaxed))?;
+    info.set_item("hmac", CACHE.len())?;
+    info.set_item("asymmetric", crate::asym_keys::cached_count())?;
     Ok(info)
 }

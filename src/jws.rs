@@ -368,11 +368,13 @@ fn verify_signature<'py>(
     let Some(alg) = header.get_item(intern!(py, "alg"))? else {
         return fail(py, Exc::InvalidAlgorithmError, "Algorithm not specified");
     };
-    let allowed = match &algorithms {
-        Some(algorithms) => algorithms.contains(&alg)?,
-        None => true,
-    };
-    if !alg.is_truthy()? || !allowed {
+    // PyJWT's order: `not alg` first, so a falsy alg never reaches the `in` test.
+    let allowed = alg.is_truthy()?
+        && match &algorithms {
+            Some(algorithms) => algorithms.contains(&alg)?,
+            None => true,
+        };
+    if !allowed {
         return fail(
             py,
             Exc::InvalidAlgorithmError,

@@ -11,8 +11,10 @@
 
 mod algorithms;
 mod args;
+mod asym_keys;
 mod base64url;
 mod claims;
+pub mod crypto;
 mod errors;
 mod header_cache;
 mod hmac_keys;

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyModule, PyType};
 
 /// Borrowed-forever handles on the Python objects the hot paths compare against or call.
 pub struct PyRefs {
@@ -77,6 +77,10 @@ impl PyRefs {
 /// Classes from the pure-Python half of the package, imported lazily (the package imports
 /// this extension first, so these cannot be looked up at module initialisation).
 pub struct PackageRefs {
+    /// Present when `cryptography` is installed (the asymmetric classes need it for now).
+    pub asymmetric: Option<AsymmetricRefs>,
+    /// `turbojwt._asymmetric._export_key_der`: a key object's DER, or None.
+    pub export_key_der: Option<Py<PyAny>>,
     pub hmac_algorithm: Py<PyType>,
     pub none_algorithm: Py<PyType>,
     pub pyjwk: Py<PyType>,
@@ -93,7 +97,22 @@ pub fn package(py: Python<'_>) -> PyResult<&PackageRefs> {
         let algorithms = py.import("turbojwt.algorithms")?;
         let api_jwk = py.import("turbojwt.api_jwk")?;
         let hashlib = py.import("hashlib")?;
+        let asymmetric_module = algorithms
+            .getattr("has_crypto")?
+            .is_truthy()?
+            .then(|| py.import("turbojwt._asymmetric"))
+            .transpose()?;
+        let asymmetric = asymmetric_module
+            .as_ref()
+            .map(AsymmetricRefs::load)
+            .transpose()?;
+        let export_key_der = match &asymmetric_module {
+            Some(module) => Some(module.getattr("_export_key_der")?.unbind()),
+            None => None,
+        };
         Ok(PackageRefs {
+            asymmetric,
+            export_key_der,
             hmac_algorithm: algorithms
                 .getattr("HMACAlgorithm")?
                 .cast_into::<PyType>()?
@@ -109,4 +128,48 @@ pub fn package(py: Python<'_>) -> PyResult<&PackageRefs> {
             hashlib_sha512: hashlib.getattr("sha512")?.unbind(),
         })
     })
+}
+
+/// The asymmetric algorithm classes and the `cryptography` hash and curve classes that say
+/// which JWS algorithm an instance stands for.
+pub struct AsymmetricRefs {
+    pub rsa: Py<PyType>,
+    pub rsa_pss: Py<PyType>,
+    pub ec: Py<PyType>,
+    pub okp: Py<PyType>,
+    /// SHA256, SHA384, SHA512.
+    pub hashes: [Py<PyAny>; 3],
+    /// SECP256R1, SECP256K1, SECP384R1, SECP521R1.
+    pub curves: [Py<PyAny>; 4],
+}
+
+impl AsymmetricRefs {
+    fn load(module: &Bound<'_, PyModule>) -> PyResult<Self> {
+        let py = module.py();
+        let class = |name: &str| -> PyResult<Py<PyType>> {
+            Ok(module.getattr(name)?.cast_into::<PyType>()?.unbind())
+        };
+        let hashes = py.import("cryptography.hazmat.primitives.hashes")?;
+        let ec = py.import("cryptography.hazmat.primitives.asymmetric.ec")?;
+        let attr = |m: &Bound<'_, PyModule>, name: &str| -> PyResult<Py<PyAny>> {
+            Ok(m.getattr(name)?.unbind())
+        };
+        Ok(AsymmetricRefs {
+            rsa: class("RSAAlgorithm")?,
+            rsa_pss: class("RSAPSSAlgorithm")?,
+            ec: class("ECAlgorithm")?,
+            okp: class("OKPAlgorithm")?,
+            hashes: [
+                attr(&hashes, "SHA256")?,
+                attr(&hashes, "SHA384")?,
+                attr(&hashes, "SHA512")?,
+            ],
+            curves: [
+                attr(&ec, "SECP256R1")?,
+                attr(&ec, "SECP256K1")?,
+                attr(&ec, "SECP384R1")?,
+                attr(&ec, "SECP521R1")?,
+            ],
+        })
+    }
 }

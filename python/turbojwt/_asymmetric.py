@@ -547,3 +547,19 @@ def _raw_public_bytes(public_key: Ed25519PublicKey | Ed448PublicKey) -> str:
     return base64url_encode(
         public_key.public_bytes(encoding=Encoding.Raw, format=PublicFormat.Raw)
     ).decode()
+
+
+_PRIVATE_KEY_TYPES = (RSAPrivateKey, EllipticCurvePrivateKey, Ed25519PrivateKey, Ed448PrivateKey)
+_PUBLIC_KEY_TYPES = (RSAPublicKey, EllipticCurvePublicKey, Ed25519PublicKey, Ed448PublicKey)
+
+
+def _export_key_der(key: object) -> bytes | None:
+    """DER (PKCS#8 or SubjectPublicKeyInfo) of a ``cryptography`` key object, else ``None``.
+
+    The Rust core calls this once per key object, then keeps the parsed native key.
+    """
+    if isinstance(key, _PRIVATE_KEY_TYPES):
+        return key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    if isinstance(key, _PUBLIC_KEY_TYPES):
+        return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return None
