@@ -439,30 +439,44 @@ fn audience(
         }
         return Ok(());
     }
-    let claims = if let Ok(single) = claim.cast::<PyString>() {
-        PyList::new(py, [single])?
-    } else if let Ok(list) = claim.cast::<PyList>() {
-        list.clone()
-    } else {
-        return fail(
-            py,
-            Exc::InvalidAudienceError,
-            "Invalid claim format in token",
-        );
+    // A str claim stands for a one-element list, compared without building the list.
+    let single = claim.cast::<PyString>().ok();
+    let list = match single {
+        Some(_) => None,
+        None => match claim.cast::<PyList>() {
+            Ok(list) => Some(list),
+            Err(_) => {
+                return fail(
+                    py,
+                    Exc::InvalidAudienceError,
+                    "Invalid claim format in token",
+                )
+            }
+        },
     };
-    if claims.iter().any(|c| !c.is_instance_of::<PyString>()) {
-        return fail(
-            py,
-            Exc::InvalidAudienceError,
-            "Invalid claim format in token",
-        );
+    if let Some(list) = list {
+        if list.iter().any(|c| !c.is_instance_of::<PyString>()) {
+            return fail(
+                py,
+                Exc::InvalidAudienceError,
+                "Invalid claim format in token",
+            );
+        }
     }
-    let matched = if let Ok(single) = audience.cast::<PyString>() {
-        claims.contains(single)?
+    // `aud in claims`, as list membership tests it: identity, then `claim == aud`.
+    let claims_contain = |aud: &Bound<'_, PyAny>| -> PyResult<bool> {
+        match (single, list) {
+            (Some(only), _) => Ok(only.is(aud) || str_eq(only, aud)?),
+            (None, Some(list)) => list.contains(aud),
+            (None, None) => Ok(false),
+        }
+    };
+    let matched = if audience.is_instance_of::<PyString>() {
+        claims_contain(audience)?
     } else {
         let mut any = false;
         for aud in audience.try_iter()? {
-            if claims.contains(aud?)? {
+            if claims_contain(&aud?)? {
                 any = true;
                 break;
             }

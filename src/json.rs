@@ -25,7 +25,7 @@ const MAX_WRITE_DEPTH: usize = 64;
 
 const PARSER: PythonParse = PythonParse {
     allow_inf_nan: true,
-    cache_mode: StringCacheMode::Keys,
+    cache_mode: StringCacheMode::None,
     partial_mode: PartialMode::Off,
     catch_duplicate_keys: false,
     float_mode: FloatMode::Float,

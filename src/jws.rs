@@ -432,12 +432,12 @@ pub fn encode<'py>(
     let key = &request.key;
     let is_jwk = is_pyjwk(py, key)?;
     let jwk_algorithm = || key.getattr(intern!(py, "algorithm_name"));
-    let mut alg = match request.algorithm {
+    let mut alg = match &request.algorithm {
         Arg::Missing if is_jwk => jwk_algorithm()?,
         Arg::Missing => PyString::new(py, "HS256").into_any(),
         Arg::Given(a) if a.is_none() && is_jwk => jwk_algorithm()?,
         Arg::Given(a) if a.is_none() => PyString::new(py, "none").into_any(),
-        Arg::Given(a) => a,
+        Arg::Given(a) => a.clone(),
     };
     let mut detached = request.is_payload_detached;
     let headers = match &request.headers {
@@ -455,9 +455,102 @@ pub fn encode<'py>(
         }
     }
 
+    let header_json = match plain_header_json(py, header_typ, &alg, headers, detached, &request)? {
+        Some(json) => json,
+        None => header_json(py, header_typ, &alg, headers, detached, &request)?,
+    };
+    let mut token = Vec::with_capacity(header_json.len() * 2 + payload.len() * 2 + 96);
+    base64url::encode_into(&header_json, &mut token);
+    token.push(b'.');
+    let payload_start = token.len();
+    if detached {
+        token.extend_from_slice(payload);
+    } else {
+        base64url::encode_into(payload, &mut token);
+    }
+
+    let Some(alg_obj) = registry.get_item(&alg)? else {
+        return Err(pyo3::exceptions::PyNotImplementedError::new_err(
+            "Algorithm not supported",
+        ));
+    };
+    let key_material = if is_jwk {
+        key.getattr(intern!(py, "key"))?
+    } else {
+        key.clone()
+    };
+    let signature =
+        Algo::of(py, &alg_obj)?.sign(py, &key_material, &token, request.enforce_min_key_length)?;
+
+    if detached {
+        token.truncate(payload_start);
+    }
+    token.push(b'.');
+    base64url::encode_into(&signature, &mut token);
+    // Only base64url characters and dots: always valid UTF-8.
+    Ok(PyString::new(
+        py,
+        std::str::from_utf8(&token).unwrap_or_default(),
+    ))
+}
+
+/// The header of the common call (no `headers`, attached payload, stdlib JSON, str `typ` and
+/// `alg`), written directly: `{"alg":..,"typ":..}` sorted, else `{"typ":..,"alg":..}`.
+fn plain_header_json(
+    py: Python<'_>,
+    header_typ: &Bound<'_, PyAny>,
+    alg: &Bound<'_, PyAny>,
+    headers: Option<&Bound<'_, PyAny>>,
+    detached: bool,
+    request: &SignRequest<'_>,
+) -> PyResult<Option<Vec<u8>>> {
+    if headers.is_some() || detached || request.json_encoder.is_some() {
+        return Ok(None);
+    }
+    let (Ok(typ), Ok(alg)) = (header_typ.cast::<PyString>(), alg.cast::<PyString>()) else {
+        return Ok(None);
+    };
+    if !typ.is_exact_instance_of::<PyString>() || !alg.is_exact_instance_of::<PyString>() {
+        return Ok(None);
+    }
+    let (Ok(typ), Ok(alg)) = (typ.to_str(), alg.to_str()) else {
+        return Ok(None);
+    };
+    if typ.is_empty() || refs(py)?.current_json_dumps(py)?.is_some() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(32 + typ.len() + alg.len());
+    let fields = if request.sort_headers {
+        [("alg", alg), ("typ", typ)]
+    } else {
+        [("typ", typ), ("alg", alg)]
+    };
+    out.push(b'{');
+    for (i, (name, value)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json::write_ascii_string(&mut out, name);
+        out.push(b':');
+        json::write_ascii_string(&mut out, value);
+    }
+    out.push(b'}');
+    Ok(Some(out))
+}
+
+/// `PyJWS.encode`'s header: `{"typ", "alg"}` updated with `headers`, `typ` dropped when
+/// falsy, `b64`/`crit` for a detached payload, then JSON.
+fn header_json(
+    py: Python<'_>,
+    header_typ: &Bound<'_, PyAny>,
+    alg: &Bound<'_, PyAny>,
+    headers: Option<&Bound<'_, PyAny>>,
+    detached: bool,
+    request: &SignRequest<'_>,
+) -> PyResult<Vec<u8>> {
     let header = PyDict::new(py);
     header.set_item(intern!(py, "typ"), header_typ)?;
-    header.set_item(intern!(py, "alg"), &alg)?;
+    header.set_item(intern!(py, "alg"), alg)?;
     if let Some(headers) = headers {
         validate_headers(py, headers, true)?;
         header.call_method1(intern!(py, "update"), (headers,))?;
@@ -497,39 +590,7 @@ pub fn encode<'py>(
         request.json_encoder.as_ref(),
         &mut header_json,
     )?;
-    let mut token = Vec::with_capacity(header_json.len() * 2 + payload.len() * 2 + 96);
-    base64url::encode_into(&header_json, &mut token);
-    token.push(b'.');
-    let payload_start = token.len();
-    if detached {
-        token.extend_from_slice(payload);
-    } else {
-        base64url::encode_into(payload, &mut token);
-    }
-
-    let Some(alg_obj) = registry.get_item(&alg)? else {
-        return Err(pyo3::exceptions::PyNotImplementedError::new_err(
-            "Algorithm not supported",
-        ));
-    };
-    let key_material = if is_jwk {
-        key.getattr(intern!(py, "key"))?
-    } else {
-        key.clone()
-    };
-    let signature =
-        Algo::of(py, &alg_obj)?.sign(py, &key_material, &token, request.enforce_min_key_length)?;
-
-    if detached {
-        token.truncate(payload_start);
-    }
-    token.push(b'.');
-    base64url::encode_into(&signature, &mut token);
-    // Only base64url characters and dots: always valid UTF-8.
-    Ok(PyString::new(
-        py,
-        std::str::from_utf8(&token).unwrap_or_default(),
-    ))
+    Ok(header_json)
 }
 
 /// `{**obj}`: a dict as it is, another mapping copied, anything else a TypeError.
