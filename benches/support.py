@@ -101,7 +101,9 @@ class Library:
 
     @property
     def version(self) -> str:
-        return str(getattr(self.module, "__version__", "unknown"))
+        # turbojwt's own release, not the PyJWT version it matches (its `__version__`).
+        version = getattr(self.module, "__turbojwt_version__", None)
+        return str(version or getattr(self.module, "__version__", "unknown"))
 
     def first_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call `fn` once before timing; skip the case if turbojwt lacks the algorithm."""

@@ -224,7 +224,9 @@ class Column:
 
     @property
     def version(self) -> str:
-        return str(getattr(self.module, "__version__", "?"))
+        # turbojwt's own release, not the PyJWT version it matches (its `__version__`).
+        version = getattr(self.module, "__turbojwt_version__", None)
+        return str(version or getattr(self.module, "__version__", "?"))
 
     @property
     def module_name(self) -> str:
