@@ -159,36 +159,20 @@ impl KeyCache {
 
     fn insert(&self, hash: HmacHash, secret: &[u8], key: Arc<PreparedHmacKey>) {
         let capacity = self.capacity.load(Ordering::Relaxed);
-        let Ok(mut shard) = self.shard(hash).write() else {
-            return;
-        };
         if capacity == 0 {
             return;
         }
-        while shard.len() >= capacity {
-            let oldest = shard
-                .iter()
-                .min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
-            let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else {
-                break;
-            };
-            shard.remove(&oldest);
-        }
+        let Ok(mut shard) = self.shard(hash).write() else {
+            return;
+        };
+        evict_down_to(&mut shard, capacity - 1);
         shard.insert(SecretBytes(secret.into()), key);
     }
 
     fn clear_over(&self, capacity: usize) {
         for shard in &self.shards {
             if let Ok(mut shard) = shard.write() {
-                while shard.len() > capacity {
-                    let oldest = shard
-                        .iter()
-                        .min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed));
-                    let Some(oldest) = oldest.map(|(k, _)| SecretBytes(k.0.clone())) else {
-                        break;
-                    };
-                    shard.remove(&oldest);
-                }
+                evict_down_to(&mut shard, capacity);
             }
         }
     }
@@ -198,6 +182,20 @@ impl KeyCache {
             .iter()
             .map(|s| s.read().map(|s| s.len()).unwrap_or(0))
             .sum()
+    }
+}
+
+/// Drop least recently used keys until at most `size` remain (their secrets are zeroed).
+fn evict_down_to(shard: &mut Shard, size: usize) {
+    while shard.len() > size {
+        let oldest = shard
+            .iter()
+            .min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed))
+            .map(|(k, _)| SecretBytes(k.0.clone()));
+        match oldest {
+            Some(oldest) => shard.remove(&oldest),
+            None => break,
+        };
     }
 }
 
