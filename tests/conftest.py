@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from types import ModuleType
 
 import pytest
@@ -12,6 +14,14 @@ from hypothesis import settings
 # prints the blob that reproduces it.
 settings.register_profile("turbojwt", database=None, deadline=None, print_blob=True)
 settings.load_profile("turbojwt")
+
+# Hypothesis imports libcst to suggest a patch for a failing example. Some libcst
+# releases warn on import, and under ``filterwarnings = error`` that warning would turn
+# the real failure into a pytest INTERNALERROR, so import it now, quietly.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    with contextlib.suppress(ImportError):
+        import libcst  # noqa: F401
 
 
 def pytest_report_header() -> str:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from _target import (
     SECRET,
-    TARGET_IS_REFERENCE,
     exceptions_of,
     forge,
     ref,
@@ -197,7 +196,3 @@ def test_submodule_exposes_pyjwt_public_name(module_name: str, name: str) -> Non
         # A re-export (api_jwt.DecodeError) is the target's own class, not a copy.
         home = submodule(tj, reference_value.__module__.removeprefix("jwt."))
         assert target_value is getattr(home, reference_value.__name__)
-
-
-def test_target_is_not_pyjwt_unless_requested() -> None:
-    assert (tj is ref) == TARGET_IS_REFERENCE

@@ -463,6 +463,12 @@ ALG = [
     ),
     case("algorithms-string-joined", forge({"alg": "HS384"}, PAYLOAD), algorithms="HS256,HS384"),
     case("algorithms-string-empty-alg", raw(b'{"alg":""}'), NOT_ALLOWED, algorithms="HS256"),
+    # A falsy alg is refused before the `in` test, even against a bare string.
+    case("algorithms-string-null-alg", raw(b'{"alg":null}'), NOT_ALLOWED, algorithms="HS256"),
+    case("algorithms-string-false-alg", raw(b'{"alg":false}'), NOT_ALLOWED, algorithms="HS256"),
+    case("algorithms-string-zero-alg", raw(b'{"alg":0}'), NOT_ALLOWED, algorithms="HS256"),
+    case("algorithms-string-empty-list-alg", raw(b'{"alg":[]}'), NOT_ALLOWED, algorithms="HS256"),
+    case("algorithms-set-empty-list-alg", raw(b'{"alg":[]}'), NOT_ALLOWED, algorithms={"HS256"}),
     case(
         "algorithms-string-number-alg",
         raw(b'{"alg":1}'),
