@@ -23,16 +23,31 @@ const INT_MAX_STR_DIGITS: usize = 4300;
 /// Nesting beyond this is left to `json.dumps`, which reports cycles and recursion exactly.
 const MAX_WRITE_DEPTH: usize = 64;
 
-const PARSER: PythonParse = PythonParse {
-    allow_inf_nan: true,
-    cache_mode: StringCacheMode::None,
-    partial_mode: PartialMode::Off,
-    catch_duplicate_keys: false,
-    float_mode: FloatMode::Float,
-};
+/// Parsers for one token and for batches. Key strings are shared between dicts (claims
+/// dicts repeat the same keys, and sharing them keeps retained claims small); a batch also
+/// shares repeated values (issuer, audience, scopes recur across a batch's tokens).
+const PARSER: PythonParse = parser(StringCacheMode::Keys);
+const BATCH_PARSER: PythonParse = parser(StringCacheMode::All);
+
+const fn parser(cache_mode: StringCacheMode) -> PythonParse {
+    PythonParse {
+        allow_inf_nan: true,
+        cache_mode,
+        partial_mode: PartialMode::Off,
+        catch_duplicate_keys: false,
+        float_mode: FloatMode::Float,
+    }
+}
+
+/// Which string sharing to parse with.
+#[derive(Clone, Copy)]
+pub enum Sharing {
+    Keys,
+    KeysAndValues,
+}
 
 /// Whether `json.loads(data)` would decode `data` as plain UTF-8 with no digit-limit error.
-fn native_parse_is_exact(data: &[u8]) -> bool {
+pub fn native_parse_is_exact(data: &[u8]) -> bool {
     let sniffs_utf16_or_32 = data.first() == Some(&0) || data.get(1) == Some(&0);
     if sniffs_utf16_or_32 || std::str::from_utf8(data).is_err() {
         return false;
@@ -57,10 +72,24 @@ fn longest_digit_run(data: &[u8]) -> usize {
 /// `RecursionError` becomes `DecodeError("Invalid {what} string: ...")`, and the value must
 /// be a JSON object.
 pub fn load_object<'py>(py: Python<'py>, data: &[u8], what: &str) -> PyResult<Bound<'py, PyDict>> {
+    load_object_sharing(py, data, what, Sharing::Keys)
+}
+
+/// `load_object` with a choice of string sharing.
+pub fn load_object_sharing<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    what: &str,
+    sharing: Sharing,
+) -> PyResult<Bound<'py, PyDict>> {
+    let parser = match sharing {
+        Sharing::Keys => &PARSER,
+        Sharing::KeysAndValues => &BATCH_PARSER,
+    };
     let refs = refs(py)?;
     let value = match refs.current_json_loads(py)? {
         Some(patched) => call_loads(py, &patched, data, what)?,
-        None => match native_parse_is_exact(data).then(|| PARSER.python_parse(py, data)) {
+        None => match native_parse_is_exact(data).then(|| parser.python_parse(py, data)) {
             Some(Ok(value)) => value,
             _ => call_loads(py, refs.json_loads.bind(py), data, what)?,
         },

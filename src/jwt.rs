@@ -6,9 +6,10 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::args::{empty_str, given, Arg};
+use crate::batch::{self, BatchCall};
 use crate::claims::{self, ClaimChecks, Expected};
 use crate::errors::{warn, Warn};
 use crate::json;
@@ -369,4 +370,147 @@ pub fn prepare_claims_py<'py>(
 #[pyfunction]
 pub fn now(py: Python<'_>) -> PyResult<f64> {
     refs(py)?.now(py)
+}
+
+impl JwtEngine {
+    /// The claim checks a batch applies natively: `None` when the call turns signature
+    /// verification off or passes options that are not a plain dict (every token then takes
+    /// the ordinary path, which handles those exactly).
+    fn batch_checks<'py>(
+        &self,
+        py: Python<'py>,
+        options: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Option<ClaimChecks<'py>>> {
+        let call = match options {
+            None => None,
+            Some(o) if o.is_exact_instance_of::<PyDict>() => Some(o.cast::<PyDict>()?.clone()),
+            Some(_) => return Ok(None),
+        };
+        if let Some(call) = &call {
+            let verify = call.get_item(intern!(py, "verify_signature"))?;
+            if !verify.map_or(Ok(true), |v| v.is_truthy())? {
+                return Ok(None);
+            }
+        }
+        let merged = MergedOptions {
+            instance: self.options.bind(py),
+            call,
+            call_skips_signature: false,
+        };
+        Ok(Some(ClaimChecks::read(py, |name| merged.get(name))?))
+    }
+}
+
+/// `decode`/`decode_complete` over many tokens: element i is what the call would return
+/// for `tokens[i]`, or the exception it would raise. See `batch` for how it stays exact.
+#[pyfunction]
+#[pyo3(signature = (engine, tokens, key=Arg::Missing, algorithms=None, options=None, audience=None, issuer=None, subject=None, leeway=Arg::Missing, complete=false, threads=None))]
+#[allow(clippy::too_many_arguments)] // decode's own parameters
+pub fn decode_batch<'py>(
+    py: Python<'py>,
+    engine: &Bound<'py, JwtEngine>,
+    tokens: &Bound<'py, PyAny>,
+    key: Arg<'py>,
+    algorithms: Option<Bound<'py, PyAny>>,
+    options: Option<Bound<'py, PyAny>>,
+    audience: Option<Bound<'py, PyAny>>,
+    issuer: Option<Bound<'py, PyAny>>,
+    subject: Option<Bound<'py, PyAny>>,
+    leeway: Arg<'py>,
+    complete: bool,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let tokens = tokens.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+    let engine = engine.borrow();
+    let call = BatchCall {
+        key: key.or_else(|| empty_str(py)),
+        algorithms: given(&algorithms).cloned(),
+        options: given(&options).cloned(),
+        audience: given(&audience).cloned(),
+        issuer: given(&issuer).cloned(),
+        subject: given(&subject).cloned(),
+        leeway: batch::leeway_or_zero(py, leeway),
+    };
+    let checks = engine.batch_checks(py, call.options.as_ref())?;
+    let plan = {
+        let jws = engine.jws.borrow(py);
+        batch::plan(py, jws.registry.bind(py), checks, &call)?
+    };
+    let accepted = match &plan {
+        Some(plan) => {
+            let bytes = batch::token_bytes(&tokens);
+            py.detach(|| batch::accept_all(plan, &bytes, threads))
+        }
+        None => tokens.iter().map(|_| None).collect(),
+    };
+
+    let results = PyList::empty(py);
+    for (token, accepted) in tokens.iter().zip(accepted) {
+        let native = accepted.and_then(|accepted| {
+            let payload = json::load_object_sharing(
+                py,
+                &accepted.payload,
+                "payload",
+                json::Sharing::KeysAndValues,
+            )
+            .ok()?;
+            if complete {
+                batch::complete_result(py, &accepted, payload)
+                    .ok()
+                    .map(Bound::into_any)
+            } else {
+                Some(payload.into_any())
+            }
+        });
+        let item = match native {
+            Some(item) => item,
+            None => engine.decode_one(py, token, &call, complete),
+        };
+        results.append(item)?;
+    }
+    Ok(results)
+}
+
+impl JwtEngine {
+    /// One token through the ordinary path: its result, or the exception it raises.
+    fn decode_one<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'py, PyAny>,
+        call: &BatchCall<'py>,
+        complete: bool,
+    ) -> Bound<'py, PyAny> {
+        let one = Call {
+            jwt: token,
+            key: Arg::Given(call.key.clone()),
+            algorithms: call.algorithms.clone(),
+            options: call.options.clone(),
+            verify: None,
+            detached_payload: None,
+            audience: call.audience.clone(),
+            subject: call.subject.clone(),
+            issuer: call.issuer.clone(),
+            leeway: Arg::Given(call.leeway.clone()),
+        };
+        let outcome = self.decode_jwt(py, one).and_then(|(decoded, payload)| {
+            if !complete {
+                return Ok(payload.into_any());
+            }
+            let result = PyDict::new(py);
+            result.set_item(intern!(py, "payload"), payload)?;
+            result.set_item(
+                intern!(py, "header"),
+                jws::owned_header(decoded.header, decoded.header_cached)?,
+            )?;
+            result.set_item(
+                intern!(py, "signature"),
+                PyBytes::new(py, &decoded.signature),
+            )?;
+            Ok(result.into_any())
+        });
+        match outcome {
+            Ok(item) => item,
+            Err(err) => err.into_value(py).into_bound(py).into_any(),
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod algorithms;
 mod args;
 mod asym_keys;
 mod base64url;
+mod batch;
 mod claims;
 pub mod crypto;
 mod errors;
@@ -30,6 +31,8 @@ mod _turbojwt {
     #[pymodule_export]
     use crate::base64url::decode_segment;
     #[pymodule_export]
+    use crate::batch::batch_native_count;
+    #[pymodule_export]
     use crate::claims::{
         validate_aud, validate_claims, validate_exp, validate_iat, validate_iss, validate_jti,
         validate_nbf, validate_required_claims, validate_sub,
@@ -41,5 +44,5 @@ mod _turbojwt {
     #[pymodule_export]
     use crate::jws::JwsEngine;
     #[pymodule_export]
-    use crate::jwt::{now, prepare_claims_py, JwtEngine};
+    use crate::jwt::{decode_batch, now, prepare_claims_py, JwtEngine};
 }

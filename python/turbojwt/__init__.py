@@ -13,6 +13,9 @@ from .api_jws import (
     unregister_algorithm,
 )
 from .api_jwt import PyJWT, decode, decode_complete, encode
+from .batch import decode_batch as decode_batch
+from .batch import decode_complete_batch as decode_complete_batch
+from .batch import decode_iter as decode_iter
 from .exceptions import (
     DecodeError,
     ExpiredSignatureError,

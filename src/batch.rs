@@ -1,0 +1,482 @@
+//! Many tokens per call: signatures and claims checked on every core, without the GIL.
+//!
+//! Exact by construction: the parallel pass only *accepts* tokens, under rules strict enough
+//! that `decode` would accept them too (plain types, no duplicate JSON keys, no `crit`/`b64`,
+//! a native key, nothing that warns). Every other token, invalid or merely unusual, then goes
+//! through the ordinary `decode` path under the GIL, so its result or exception is exactly
+//! `decode`'s. Accepted payloads are turned into dicts under the GIL at the end.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use jiter::JsonValue;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
+use rayon::prelude::*;
+
+use crate::algorithms::Algo;
+use crate::args::Arg;
+use crate::asym_keys::{self, Use};
+use crate::base64url;
+use crate::claims::{cmp_i64_f64, ClaimChecks, Leeway};
+use crate::crypto::{Algorithm, AsymmetricKey};
+use crate::hmac_keys::{prepared_key, PreparedHmacKey};
+use crate::json;
+use crate::py_refs::refs;
+
+/// Batches smaller than this are checked on the calling thread (still without the GIL).
+const PARALLEL_THRESHOLD: usize = 16;
+
+/// A way to check one allowed algorithm's signatures natively.
+enum Verifier {
+    Hmac(Arc<PreparedHmacKey>),
+    Asymmetric(Algorithm, Arc<AsymmetricKey>),
+}
+
+impl Verifier {
+    fn verify(&self, signing_input: &[u8], signature: &[u8]) -> bool {
+        match self {
+            Verifier::Hmac(key) => key.verify(signing_input, signature),
+            Verifier::Asymmetric(algorithm, key) => key
+                .verify(*algorithm, signing_input, signature)
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// Expected values given as a `str` or a collection of `str`.
+enum Expected {
+    Any,
+    One(String),
+    OneOf(Vec<String>),
+}
+
+impl Expected {
+    fn contains(&self, value: &str) -> bool {
+        match self {
+            Expected::Any => true,
+            Expected::One(one) => one == value,
+            Expected::OneOf(all) => all.iter().any(|v| v == value),
+        }
+    }
+}
+
+/// Everything the parallel pass needs, read from Python once per batch.
+pub struct Plan {
+    verifiers: Vec<(String, Verifier)>,
+    verify_iat: bool,
+    verify_nbf: bool,
+    verify_exp: bool,
+    verify_iss: bool,
+    verify_aud: bool,
+    verify_sub: bool,
+    verify_jti: bool,
+    strict_aud: bool,
+    require: Vec<String>,
+    audience: Option<Expected>,
+    issuer: Option<Expected>,
+    subject: Option<String>,
+    leeway: f64,
+    now: f64,
+}
+
+/// What the parallel pass keeps of an accepted token.
+pub struct Accepted {
+    pub header: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// The arguments of a batch call, as `decode` takes them.
+pub struct BatchCall<'py> {
+    pub key: Bound<'py, PyAny>,
+    pub algorithms: Option<Bound<'py, PyAny>>,
+    pub options: Option<Bound<'py, PyAny>>,
+    pub audience: Option<Bound<'py, PyAny>>,
+    pub issuer: Option<Bound<'py, PyAny>>,
+    pub subject: Option<Bound<'py, PyAny>>,
+    pub leeway: Bound<'py, PyAny>,
+}
+
+/// The plan for this call, or `None` when every token must take the ordinary path.
+pub fn plan<'py>(
+    py: Python<'py>,
+    registry: &Bound<'py, PyDict>,
+    checks: Option<ClaimChecks<'py>>,
+    call: &BatchCall<'py>,
+) -> PyResult<Option<Plan>> {
+    let Some(checks) = checks else {
+        return Ok(None);
+    };
+    if refs(py)?.current_json_loads(py)?.is_some() {
+        return Ok(None);
+    }
+    let Some(names) = call
+        .algorithms
+        .as_ref()
+        .map(str_list)
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let require = match &checks.require {
+        None => Vec::new(),
+        Some(require) => match str_list(require)? {
+            Some(names) => names,
+            None => return Ok(None),
+        },
+    };
+    let (Some(audience), Some(issuer)) = (
+        expected(call.audience.as_ref())?,
+        expected(call.issuer.as_ref())?,
+    ) else {
+        return Ok(None);
+    };
+    let subject = match &call.subject {
+        None => None,
+        Some(subject) => match exact_str(subject) {
+            Some(subject) => Some(subject),
+            None => return Ok(None),
+        },
+    };
+    let Leeway::Seconds(leeway) = Leeway::from_py(py, &call.leeway)? else {
+        return Ok(None);
+    };
+    let mut verifiers = Vec::new();
+    for name in names {
+        let Some(alg_obj) = registry.get_item(name.as_str())? else {
+            continue;
+        };
+        if let Some(verifier) = verifier(py, &Algo::of(py, &alg_obj)?, &call.key)? {
+            verifiers.push((name, verifier));
+        }
+    }
+    Ok(Some(Plan {
+        verifiers,
+        verify_iat: checks.verify_iat,
+        verify_nbf: checks.verify_nbf,
+        verify_exp: checks.verify_exp,
+        verify_iss: checks.verify_iss,
+        verify_aud: checks.verify_aud,
+        verify_sub: checks.verify_sub,
+        verify_jti: checks.verify_jti,
+        strict_aud: checks.strict_aud,
+        require,
+        audience: (!matches!(audience, Expected::Any)).then_some(audience),
+        issuer: (!matches!(issuer, Expected::Any)).then_some(issuer),
+        subject,
+        leeway,
+        now: refs(py)?.now(py)?,
+    }))
+}
+
+/// A native verifier for the key under this algorithm, when using it would neither fail
+/// nor warn (those tokens take the ordinary path, which raises or warns exactly).
+fn verifier(py: Python<'_>, algo: &Algo<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<Verifier>> {
+    Ok(match algo {
+        Algo::Hmac(hash) => match prepared_key(py, *hash, key) {
+            Ok(prepared) if prepared.weakness(*hash).is_none() => Some(Verifier::Hmac(prepared)),
+            _ => None,
+        },
+        Algo::Asymmetric(algorithm, _) => {
+            match asym_keys::native_key(py, *algorithm, key, Use::Verify)? {
+                Some(native) if asym_keys::weakness(&native).is_none() => {
+                    Some(Verifier::Asymmetric(*algorithm, native))
+                }
+                _ => None,
+            }
+        }
+        Algo::Unsigned | Algo::Python(_) => None,
+    })
+}
+
+fn exact_str(obj: &Bound<'_, PyAny>) -> Option<String> {
+    obj.cast::<PyString>()
+        .ok()
+        .filter(|s| s.is_exact_instance_of::<PyString>())
+        .and_then(|s| s.to_str().ok().map(str::to_owned))
+}
+
+/// The strings of a list, tuple or set made only of exact `str`; `None` for anything else.
+fn str_list(obj: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
+    let collection = obj.is_exact_instance_of::<PyList>()
+        || obj.is_exact_instance_of::<PyTuple>()
+        || obj.is_exact_instance_of::<PySet>()
+        || obj.is_exact_instance_of::<PyFrozenSet>();
+    if !collection {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    for item in obj.try_iter()? {
+        match exact_str(&item?) {
+            Some(name) => names.push(name),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(names))
+}
+
+/// `audience`/`issuer` as plain strings; `None` when it is something only Python can judge.
+fn expected(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Expected>> {
+    let Some(obj) = obj else {
+        return Ok(Some(Expected::Any));
+    };
+    if let Some(one) = exact_str(obj) {
+        return Ok(Some(Expected::One(one)));
+    }
+    Ok(str_list(obj)?.map(Expected::OneOf))
+}
+
+/// Accept `token` if it certainly verifies and passes every claim check, else `None`.
+pub fn accept(plan: &Plan, token: &[u8]) -> Option<Accepted> {
+    let last_dot = token.iter().rposition(|&b| b == b'.')?;
+    let signing_input = token.get(..last_dot)?;
+    let first_dot = signing_input.iter().position(|&b| b == b'.')?;
+    let header = base64url::decode(signing_input.get(..first_dot)?).ok()?;
+    let payload = base64url::decode(signing_input.get(first_dot + 1..)?).ok()?;
+    let signature = base64url::decode(token.get(last_dot + 1..)?).ok()?;
+
+    let header_fields = object(&header)?;
+    if ["b64", "crit"]
+        .iter()
+        .any(|name| member(&header_fields, name).is_some())
+    {
+        return None;
+    }
+    if member(&header_fields, "kid").is_some_and(|kid| !matches!(kid, JsonValue::Str(_))) {
+        return None;
+    }
+    let JsonValue::Str(alg) = member(&header_fields, "alg")? else {
+        return None;
+    };
+    let (_, verifier) = plan
+        .verifiers
+        .iter()
+        .find(|(name, _)| name == alg.as_ref())?;
+    if !verifier.verify(signing_input, &signature) {
+        return None;
+    }
+    let claims = object(&payload)?;
+    claims_pass(plan, &claims).then_some(Accepted {
+        header,
+        payload,
+        signature,
+    })
+}
+
+type Members<'a> = Vec<(std::borrow::Cow<'a, str>, JsonValue<'a>)>;
+
+/// A JSON object's members, when `json.loads` would read the same object (no duplicates).
+fn object(data: &[u8]) -> Option<Members<'_>> {
+    if !json::native_parse_is_exact(data) {
+        return None;
+    }
+    let JsonValue::Object(members) = JsonValue::parse(data, true).ok()? else {
+        return None;
+    };
+    let members = Arc::unwrap_or_clone(members);
+    let mut names: Vec<&str> = members.iter().map(|(name, _)| name.as_ref()).collect();
+    names.sort_unstable();
+    let unique = names.windows(2).all(|pair| pair.first() != pair.get(1));
+    unique.then_some(members)
+}
+
+fn member<'m, 'a>(members: &'m Members<'a>, name: &str) -> Option<&'m JsonValue<'a>> {
+    members
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+fn truthy(value: &JsonValue<'_>) -> bool {
+    match value {
+        JsonValue::Null => false,
+        JsonValue::Bool(b) => *b,
+        JsonValue::Int(i) => *i != 0,
+        JsonValue::BigInt(_) => true,
+        JsonValue::Float(f) => *f != 0.0,
+        JsonValue::Str(s) => !s.is_empty(),
+        JsonValue::Array(items) => !items.is_empty(),
+        JsonValue::Object(members) => !members.is_empty(),
+    }
+}
+
+/// PyJWT's `int(value)` for the plain cases: ints, and finite floats (truncated).
+fn plain_int(value: &JsonValue<'_>) -> Option<i64> {
+    match value {
+        JsonValue::Int(i) => Some(*i),
+        JsonValue::Float(f) if f.is_finite() && f.trunc().abs() < 9_223_372_036_854_775_808.0 =>
+        {
+            #[allow(clippy::cast_possible_truncation)]
+            Some(f.trunc() as i64)
+        }
+        _ => None,
+    }
+}
+
+fn claims_pass(plan: &Plan, claims: &Members<'_>) -> bool {
+    let present = |name: &str| member(claims, name);
+    if plan
+        .require
+        .iter()
+        .any(|name| present(name).is_none_or(|v| matches!(v, JsonValue::Null)))
+    {
+        return false;
+    }
+    let not_before = |name: &str| {
+        present(name).is_none_or(|value| {
+            plain_int(value).is_some_and(|n| {
+                cmp_i64_f64(n, plan.now + plan.leeway) != Some(std::cmp::Ordering::Greater)
+            })
+        })
+    };
+    if (plan.verify_iat && !not_before("iat")) || (plan.verify_nbf && !not_before("nbf")) {
+        return false;
+    }
+    if plan.verify_exp {
+        let unexpired = present("exp").is_none_or(|value| {
+            plain_int(value).is_some_and(|n| {
+                cmp_i64_f64(n, plan.now - plan.leeway) == Some(std::cmp::Ordering::Greater)
+            })
+        });
+        if !unexpired {
+            return false;
+        }
+    }
+    if plan.verify_iss {
+        if let Some(issuer) = &plan.issuer {
+            let Some(JsonValue::Str(iss)) = present("iss") else {
+                return false;
+            };
+            if !issuer.contains(iss) {
+                return false;
+            }
+        }
+    }
+    if plan.verify_aud && !audience_passes(plan, present("aud")) {
+        return false;
+    }
+    if plan.verify_sub {
+        let subject_ok = match present("sub") {
+            None => true,
+            Some(JsonValue::Str(sub)) => plan.subject.as_ref().is_none_or(|subject| subject == sub),
+            Some(_) => false,
+        };
+        if !subject_ok {
+            return false;
+        }
+    }
+    !(plan.verify_jti && present("jti").is_some_and(|jti| !matches!(jti, JsonValue::Str(_))))
+}
+
+fn audience_passes(plan: &Plan, claim: Option<&JsonValue<'_>>) -> bool {
+    let claim = claim.filter(|value| truthy(value));
+    let Some(audience) = &plan.audience else {
+        return claim.is_none();
+    };
+    let Some(claim) = claim else { return false };
+    if plan.strict_aud {
+        return matches!((audience, claim), (Expected::One(one), JsonValue::Str(aud)) if one == aud);
+    }
+    match claim {
+        JsonValue::Str(aud) => audience.contains(aud),
+        JsonValue::Array(items) => {
+            let all_str = items.iter().all(|item| matches!(item, JsonValue::Str(_)));
+            all_str
+                && items
+                    .iter()
+                    .any(|item| matches!(item, JsonValue::Str(aud) if audience.contains(aud)))
+        }
+        _ => false,
+    }
+}
+
+/// Tokens accepted by the parallel pass since the process started (for tests and tuning).
+static NATIVELY_ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
+/// Run `accept` over every token, on `threads` threads (all cores when `None`).
+pub fn accept_all(
+    plan: &Plan,
+    tokens: &[Option<Vec<u8>>],
+    threads: Option<usize>,
+) -> Vec<Option<Accepted>> {
+    let check = |token: &Option<Vec<u8>>| token.as_deref().and_then(|token| accept(plan, token));
+    let accepted: Vec<Option<Accepted>> = if tokens.len() < PARALLEL_THRESHOLD || threads == Some(1)
+    {
+        tokens.iter().map(check).collect()
+    } else {
+        match pool(threads) {
+            Some(pool) => pool.install(|| tokens.par_iter().map(check).collect()),
+            None => tokens.par_iter().map(check).collect(),
+        }
+    };
+    let count = accepted.iter().filter(|a| a.is_some()).count();
+    NATIVELY_ACCEPTED.fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
+    accepted
+}
+
+/// How many batch tokens the parallel pass has accepted so far in this process.
+#[pyfunction]
+pub fn batch_native_count() -> u64 {
+    NATIVELY_ACCEPTED.load(Ordering::Relaxed)
+}
+
+/// A dedicated pool per requested size (built once), or `None` for rayon's global pool.
+fn pool(threads: Option<usize>) -> Option<Arc<rayon::ThreadPool>> {
+    static POOLS: LazyLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> =
+        LazyLock::new(Default::default);
+    let threads = threads?;
+    let mut pools = POOLS.lock().ok()?;
+    if let Some(pool) = pools.get(&threads) {
+        return Some(Arc::clone(pool));
+    }
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .ok()?,
+    );
+    pools.insert(threads, Arc::clone(&pool));
+    Some(pool)
+}
+
+/// The bytes of each token that is a `str` or `bytes` (`None` for other types).
+pub fn token_bytes(tokens: &[Bound<'_, PyAny>]) -> Vec<Option<Vec<u8>>> {
+    tokens
+        .iter()
+        .map(|token| {
+            if let Ok(text) = token.cast::<PyString>() {
+                text.to_str().ok().map(|s| s.as_bytes().to_vec())
+            } else {
+                token.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec())
+            }
+        })
+        .collect()
+}
+
+/// The result `decode_complete` returns for an accepted token.
+pub fn complete_result<'py>(
+    py: Python<'py>,
+    accepted: &Accepted,
+    payload: Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let result = PyDict::new(py);
+    result.set_item(intern!(py, "payload"), payload)?;
+    result.set_item(
+        intern!(py, "header"),
+        json::load_object(py, &accepted.header, "header")?,
+    )?;
+    result.set_item(
+        intern!(py, "signature"),
+        PyBytes::new(py, &accepted.signature),
+    )?;
+    Ok(result)
+}
+
+/// `decode`'s default `leeway` when the caller passed none.
+pub fn leeway_or_zero<'py>(py: Python<'py>, leeway: Arg<'py>) -> Bound<'py, PyAny> {
+    leeway.or_else(|| pyo3::types::PyInt::new(py, 0).into_any())
+}
