@@ -4,6 +4,9 @@
 speed: the same functions, classes, options, exceptions and module names.
 """
 
+# Not in __all__, which stays PyJWT's: see docs/migration.md.
+from ._patch import patch_pyjwt as patch_pyjwt
+from ._patch import unpatch_pyjwt as unpatch_pyjwt
 from .api_jwk import PyJWK, PyJWKSet
 from .api_jws import (
     PyJWS,
