@@ -61,12 +61,29 @@ def format_ratio(baseline: float | None, candidate: float | None) -> str:
 
 
 def medians_by_case(report: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """{case: {library: median seconds}}, cases in the order they ran."""
+    """{case: {column: median seconds}}, cases in the order they ran.
+
+    A column is the library, or "library/mode" for benchmarks that record a mode (a loop
+    against decode_batch, one thread against two).
+    """
     cases: dict[str, dict[str, float]] = {}
     for bench in report["benchmarks"]:
-        lib = bench["extra_info"]["lib"]
-        cases.setdefault(bench["group"], {})[lib] = bench["stats"]["median"]
+        info = bench["extra_info"]
+        column = f"{info['lib']}/{info['mode']}" if "mode" in info else info["lib"]
+        cases.setdefault(bench["group"], {})[column] = bench["stats"]["median"]
     return cases
+
+
+def render_modes(cases: dict[str, dict[str, float]]) -> list[str]:
+    """Rows for cases timed in several modes: each column's median per run."""
+    lines: list[str] = []
+    for case, medians in cases.items():
+        if any("/" in column for column in medians):
+            cells = ", ".join(
+                f"{column} {format_us(seconds)}" for column, seconds in medians.items()
+            )
+            lines.append(f"| {case} | {cells} |")
+    return lines
 
 
 def versions(report: dict[str, Any]) -> dict[str, str]:
@@ -83,14 +100,23 @@ def render(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     cases = medians_by_case(report)
+    plain = {case: m for case, m in cases.items() if not any("/" in column for column in m)}
     # HS256 first, then the rest in the order they ran (sorted() is stable)
-    for case in sorted(cases, key=lambda name: not name.startswith("HS256")):
+    for case in sorted(plain, key=lambda name: not name.startswith("HS256")):
         medians = cases[case]
         pyjwt, turbojwt = (medians.get(lib) for lib in LIBRARIES)
         lines.append(
             f"| {case} | {format_us(pyjwt)} | {format_us(turbojwt)} "
             f"| {format_ratio(pyjwt, turbojwt)} |"
         )
+    modes = render_modes(cases)
+    if modes:
+        lines += [
+            "",
+            "| case (one run decodes many tokens) | median µs per run |",
+            "|---|---|",
+            *modes,
+        ]
     machine = report.get("machine_info", {})
     ran = versions(report)
     lines += [

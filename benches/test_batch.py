@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from benches.support import SECRET, VERIFY, Benchmark, KeyPair, Library, label
+from benches.support import SECRET, VERIFY, Benchmark, KeyPair, Library, label, load_target
 
 HS256_TOKENS = 10_000
 RS256_TOKENS = 2_000
@@ -63,15 +63,16 @@ def test_decode_batch(
     key_pairs: dict[str, KeyPair],
     alg: str,
 ) -> None:
-    import turbojwt
-
+    target = load_target()
+    decode_batch = target.module.decode_batch
     tokens, key = distinct_tokens[alg], key_for(alg, key_pairs)
-    results = turbojwt.decode_batch(tokens, key, algorithms=[alg], **VERIFY)
+    results = decode_batch(tokens, key, algorithms=[alg], **VERIFY)
     assert not any(isinstance(item, Exception) for item in results)
 
-    benchmark.group = f"{alg} x{len(tokens)}"
-    benchmark.extra_info.update(lib="turbojwt", mode="decode_batch")
+    label(benchmark, f"{alg} x{len(tokens)}", target)
+    benchmark.extra_info["mode"] = "decode_batch"
+
     def batch() -> int:
-        return len(turbojwt.decode_batch(tokens, key, algorithms=[alg], **VERIFY))
+        return len(decode_batch(tokens, key, algorithms=[alg], **VERIFY))
 
     assert benchmark(batch) == len(tokens)
