@@ -153,8 +153,16 @@ fn parsed_key(
     from_object(py, key)
 }
 
+/// Key texts longer than this are parsed on every use rather than cached (real PEM keys,
+/// even RSA-16384 private keys, are far shorter).
+const MAX_CACHED_TEXT: usize = 32 * 1024;
+
 /// PEM or OpenSSH text, parsed as the algorithm's PyJWT class would accept it.
 fn from_text(algorithm: Algorithm, text: &[u8]) -> Option<Arc<AsymmetricKey>> {
+    if text.len() > MAX_CACHED_TEXT {
+        let key = parse_text(text)?;
+        return accepted_text_form(algorithm, &key, text).then(|| Arc::new(key));
+    }
     let source = Source::Text(text.into());
     let key = match CACHE.get(&source) {
         Some(key) => key,

@@ -129,6 +129,8 @@ struct KeyCache {
 }
 
 const DEFAULT_CAPACITY: usize = 256;
+/// Longer secrets are vetted and prepared on every use rather than held in the cache.
+const MAX_CACHED_SECRET: usize = 4096;
 
 static CACHE: LazyLock<KeyCache> = LazyLock::new(|| KeyCache {
     shards: Default::default(),
@@ -244,7 +246,9 @@ pub fn prepared_key(
             secret_len: secret.len(),
             last_used: AtomicU64::new(CACHE.tick()),
         });
-        CACHE.insert(hash, secret, Arc::clone(&prepared));
+        if secret.len() <= MAX_CACHED_SECRET {
+            CACHE.insert(hash, secret, Arc::clone(&prepared));
+        }
         Ok(prepared)
     })
 }

@@ -372,13 +372,11 @@ __all__ = [
     "AllowedPrivateKeys",
     "AllowedPublicKeys",
     "AllowedRSAKeys",
-    "ECAlgorithm",
     "HMACAlgorithm",
     "NoneAlgorithm",
-    "OKPAlgorithm",
-    "RSAAlgorithm",
-    "RSAPSSAlgorithm",
     "get_default_algorithms",
     "has_crypto",
     "requires_cryptography",
 ]
+if has_crypto:
+    __all__ += ["ECAlgorithm", "OKPAlgorithm", "RSAAlgorithm", "RSAPSSAlgorithm"]
