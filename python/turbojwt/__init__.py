@@ -37,6 +37,7 @@ from .exceptions import (
     PyJWKSetError,
     PyJWTError,
 )
+from .jwks_client import AsyncPyJWKClient as AsyncPyJWKClient
 from .jwks_client import PyJWKClient
 from .warnings import InsecureKeyLengthWarning
 

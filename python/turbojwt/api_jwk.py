@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .algorithms import get_default_algorithms, has_crypto, requires_cryptography
 from .exceptions import (
@@ -126,6 +126,31 @@ class PyJWK:
         return self._jwk_data.get("use")
 
 
+def _load_usable_keys(keys: list[JWKDict], load_key: Callable[[JWKDict], PyJWK]) -> list[PyJWK]:
+    """The members of ``keys`` that ``load_key`` loads, as :class:`PyJWKSet` describes."""
+    if not keys:
+        raise PyJWKSetError("The JWK Set did not contain any keys")
+    if not isinstance(keys, list):
+        raise PyJWKSetError("Invalid JWK Set value")
+
+    loaded: list[PyJWK] = []
+    for member in keys:
+        if not isinstance(member, dict):
+            continue
+        try:
+            loaded.append(load_key(member))
+        except MissingCryptographyError:
+            raise
+        except Exception:  # an unusable member is skipped, see PyJWKSet
+            continue
+
+    if not loaded:
+        raise PyJWKSetError(
+            "The JWK Set did not contain any usable keys. Perhaps 'cryptography' is not installed?"
+        )
+    return loaded
+
+
 class PyJWKSet:
     """A JWK Set: the usable keys of a ``{"keys": [...]}`` document."""
 
@@ -141,28 +166,19 @@ class PyJWKSet:
         :raises PyJWKSetError: ``keys`` is empty, is not a list, or has no
             usable member.
         """
-        self.keys: list[PyJWK] = []
+        self.keys = _load_usable_keys(keys, PyJWK)
 
-        if not keys:
-            raise PyJWKSetError("The JWK Set did not contain any keys")
-        if not isinstance(keys, list):
-            raise PyJWKSetError("Invalid JWK Set value")
+    @classmethod
+    def _from_members(cls, keys: list[JWKDict], load_key: Callable[[JWKDict], PyJWK]) -> PyJWKSet:
+        """A set checked as the constructor checks it, its members loaded by ``load_key``.
 
-        for member in keys:
-            if not isinstance(member, dict):
-                continue
-            try:
-                self.keys.append(PyJWK(member))
-            except MissingCryptographyError:
-                raise
-            except Exception:  # an unusable member is skipped, see above
-                continue
-
-        if not self.keys:
-            raise PyJWKSetError(
-                "The JWK Set did not contain any usable keys. "
-                "Perhaps 'cryptography' is not installed?"
-            )
+        The JWKS client passes a ``load_key`` that returns the :class:`PyJWK`
+        it already holds for an unchanged member, so a refetch does not load
+        the same keys again.
+        """
+        jwk_set = cls.__new__(cls)
+        jwk_set.keys = _load_usable_keys(keys, load_key)
+        return jwk_set
 
     @staticmethod
     def from_dict(obj: dict[str, Any]) -> PyJWKSet:

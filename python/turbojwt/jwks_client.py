@@ -1,29 +1,75 @@
 """``PyJWKClient``: signing keys fetched from a JWKS endpoint, with caching.
 
+PyJWT's client, with its API, caching and messages, plus what a long-running
+service needs from one:
+
+* a set whose refresh fails keeps serving for ``max_stale`` seconds past its
+  expiry, and so does it while another caller's refresh is in flight;
+* ``Cache-Control: max-age`` sets how long a fetched set stays fresh, within
+  ``[min_lifespan, max_lifespan]``;
+* fetches nobody asked for explicitly (an unknown ``kid``, a retry after a
+  failure) happen at most once per ``cooldown_duration``;
+* callers that miss at the same time share one fetch;
+* a response is read up to ``max_response_bytes``, within about ``timeout``;
+* a body that is not a usable JWKS raises :class:`PyJWKClientError` and never
+  replaces the cached set;
+* a key unchanged since the last fetch keeps its :class:`PyJWK`, so the native
+  key the Rust core parsed from it is reused.
+
 HTTP goes through ``urllib.request`` (looked up at call time, so it can be
 mocked), redirects are refused, and only ``http``/``https`` URIs are accepted.
+:class:`AsyncPyJWKClient` is the same client for asyncio applications.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import logging
 import math
+import re
 import threading
 import time
 import urllib.request
 from functools import lru_cache
 from ssl import SSLContext
-from typing import Any, Optional
-from urllib.error import HTTPError, URLError
+from typing import Any, Callable, Optional, Union
+from urllib.error import HTTPError
 from urllib.parse import urlparse
 
 from .api_jwk import PyJWK, PyJWKSet
 from .api_jwt import decode_complete as decode_token
-from .exceptions import PyJWKClientConnectionError, PyJWKClientError
+from .exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSetError
 from .jwk_set_cache import JWKSetCache
+from .types import JWKDict
 
-__all__ = ["PyJWKClient"]
+__all__ = ["AsyncPyJWKClient", "PyJWKClient"]
+
+_logger = logging.getLogger(__name__)
+
+#: Default bound on a JWKS response body. Real key sets are a few kilobytes.
+DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
+_READ_CHUNK_BYTES = 1 << 16
+# Seconds and counts in HTTP headers: ASCII digits only, and not absurdly many.
+_HEADER_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+class MalformedJWKSError(PyJWKClientError, json.JSONDecodeError):
+    """The JWKS endpoint's response is not JSON.
+
+    Also a :class:`json.JSONDecodeError`, the error PyJWT lets escape here, so
+    handlers written for PyJWT still catch it.
+    """
+
+    def __str__(self) -> str:
+        return f"The JWKS endpoint did not return valid JSON: {self.args[0]}"
+
+
+class UnusableJWKSError(PyJWKClientError, PyJWKSetError):
+    """The JWKS endpoint's response holds no key that can be used.
+
+    Also a :class:`PyJWKSetError`, the error PyJWT raises here.
+    """
 
 
 class _NoRedirectHandler(urllib.request.HTTPRedirectHandler):
@@ -45,21 +91,97 @@ class _NoRedirectHandler(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _KeyLoader:
+    """Loads JWK Sets, keeping the :class:`PyJWK` of every member that did not change.
+
+    A member is recognised by its canonical JSON. Its ``PyJWK`` keeps its
+    ``key`` object, by which the Rust core caches the parsed native key, so
+    an unchanged key is neither loaded nor parsed again. Only the keys of the
+    last set are kept: memory follows the size of one set.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, PyJWK] = {}
+        #: Bumped whenever a loaded set's members differ from the previous set's.
+        self.version = 0
+
+    def load(self, payload: dict[str, Any]) -> PyJWKSet:
+        """The set in ``payload``, as :meth:`PyJWKSet.from_dict` loads it.
+
+        :raises PyJWKSetError: as ``PyJWKSet`` does; the known keys stay.
+        """
+        loaded: dict[str, PyJWK] = {}
+
+        def load_key(member: JWKDict) -> PyJWK:
+            canonical = _canonical_json(member)
+            if canonical is None:
+                return PyJWK(member)
+            key = loaded.get(canonical)
+            if key is None:
+                key = self._known.get(canonical) or PyJWK(member)
+            loaded[canonical] = key
+            return key
+
+        jwk_set = PyJWKSet._from_members(payload.get("keys", []), load_key)
+        if loaded.keys() != self._known.keys():
+            self.version += 1
+        self._known = loaded
+        return jwk_set
+
+
+class _KidIndex:
+    """The signing keys of one cache entry by ``kid``, with when that entry expires.
+
+    Checking the entry, the cache's lifespan and the clock against it answers
+    a lookup without the calls ``JWKSetCache.get`` makes.
+    """
+
+    __slots__ = ("entry", "expires_at", "keys", "lifespan")
+
+    def __init__(
+        self, entry: Any, lifespan: float, expires_at: float, keys: dict[str, PyJWK]
+    ) -> None:
+        self.entry = entry
+        self.lifespan = lifespan
+        self.expires_at = expires_at
+        self.keys = keys
+
+    @classmethod
+    def of(
+        cls, cache: JWKSetCache, index_by_kid: Callable[[PyJWKSet], dict[str, PyJWK]]
+    ) -> _KidIndex:
+        entry = cache.jwk_set_with_timestamp
+        if entry is None:
+            return cls(None, cache.lifespan, -math.inf, {})
+        keys = index_by_kid(entry.get_jwk_set())
+        return cls(entry, cache.lifespan, cache._expiry_of(entry), keys)
+
+
+def _canonical_json(member: JWKDict) -> Optional[str]:
+    try:
+        return json.dumps(member, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON data: a subclass's fetch_data made it
+        return None
+
+
 class PyJWKClient:
     """Fetches a JWK Set over HTTP(S) and looks signing keys up by ``kid``.
 
     Two caches, both optional:
 
     * the JWK Set cache (``cache_jwk_set``, on by default) keeps the parsed set
-      for ``lifespan`` seconds;
+      for ``lifespan`` seconds, or for the response's ``Cache-Control: max-age``;
     * the signing key cache (``cache_keys``, off by default) memoises
-      :meth:`get_signing_key` in an LRU of ``max_cached_keys`` entries, with no
-      expiry.
+      :meth:`get_signing_key` in an LRU of ``max_cached_keys`` entries. It has
+      no expiry, but it is emptied whenever a fetched set differs from the last.
 
     An unknown ``kid`` triggers one forced refresh, but, when the set cache
-    is on, not within ``cooldown_duration`` seconds of the last successful
-    fetch, so that tokens with random ``kid`` values cannot make every lookup
-    hit the endpoint. ``cooldown_duration=0`` turns this off.
+    is on, not within ``cooldown_duration`` seconds of the last fetch, so that
+    tokens with random ``kid`` values cannot make every lookup hit the
+    endpoint. ``cooldown_duration=0`` turns this off.
+
+    One client may be shared by any number of threads: a cache hit takes no
+    lock, and callers that need a fetch at the same time share one.
     """
 
     def __init__(
@@ -73,19 +195,39 @@ class PyJWKClient:
         timeout: float = 30,
         ssl_context: Optional[SSLContext] = None,
         cooldown_duration: float = 30,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_stale: float = 600,
+        honor_cache_control: bool = True,
+        min_lifespan: float = 30,
+        max_lifespan: float = 86400,
     ) -> None:
         """
         :param uri: the JWKS endpoint; must be ``http`` or ``https``.
         :param cache_keys: memoise :meth:`get_signing_key` per ``kid``.
         :param max_cached_keys: size of that memo.
         :param cache_jwk_set: cache the fetched JWK Set.
-        :param lifespan: seconds a cached JWK Set stays valid; must be > 0.
+        :param lifespan: seconds a cached JWK Set stays valid when the response
+            sets no ``max-age``; must be > 0.
         :param headers: extra HTTP request headers.
-        :param timeout: HTTP timeout in seconds.
+        :param timeout: seconds allowed for each network operation, and for
+            the whole response (checked between reads, so a response never
+            takes much more than twice this).
         :param ssl_context: TLS settings for ``https``.
-        :param cooldown_duration: minimum seconds between forced refreshes
-            caused by an unknown ``kid``; finite and >= 0.
-        :raises PyJWKClientError: on an invalid URI scheme, cooldown or lifespan.
+        :param cooldown_duration: minimum seconds between fetches that no
+            caller asked for explicitly: the refresh for an unknown ``kid``,
+            and the retry of a failed refresh; finite and >= 0.
+        :param max_response_bytes: largest response body accepted.
+        :param max_stale: seconds past its expiry that a cached set is still
+            served when its refresh fails, or while another caller's refresh
+            is in flight; 0 serves no expired set (PyJWT's behaviour).
+        :param honor_cache_control: let ``Cache-Control: max-age`` (less the
+            ``Age`` header; ``no-cache`` and ``no-store`` count as 0) set the
+            lifespan of each fetched set, instead of ``lifespan``.
+        :param min_lifespan: least lifespan taken from ``Cache-Control``, so a
+            ``max-age=0`` cannot make every request fetch.
+        :param max_lifespan: greatest lifespan taken from ``Cache-Control``.
+        :raises PyJWKClientError: on an invalid URI scheme or parameter.
         """
         # urllib would also open file:, ftp: and data: URIs; a URI that came
         # from untrusted input (a token's ``jku``) must not reach those.
@@ -103,15 +245,29 @@ class PyJWKClient:
             raise PyJWKClientError(
                 f'Cooldown duration must be finite, the input is "{cooldown_duration}"'
             )
+        _check_extra_parameters(max_response_bytes, max_stale, min_lifespan, max_lifespan)
 
         self.uri = uri
         self.headers: dict[str, Any] = {} if headers is None else headers
         self.timeout = timeout
         self.ssl_context = ssl_context
         self.cooldown_duration = cooldown_duration
+        self.max_response_bytes = max_response_bytes
+        self.max_stale = max_stale
+        self.honor_cache_control = honor_cache_control
+        self.min_lifespan = min_lifespan
+        self.max_lifespan = max_lifespan
         self._last_successful_fetch: Optional[float] = None
-        # Serialises lookups, so concurrent misses on one unknown kid cause
-        # one refresh rather than one each.
+        self._last_failed_fetch: Optional[float] = None
+        # The lifespan the last response asked for, from fetch_data to get_jwk_set.
+        self._fetched_lifespan: Optional[float] = None
+        self._key_loader = _KeyLoader()
+        # Matches no cache entry (a NaN lifespan equals nothing), so it is rebuilt at once.
+        self._kid_index = _KidIndex(None, math.nan, -math.inf, {})
+        # The key loader's version when the ``cache_keys`` memo was last valid.
+        self._memo_version = 0
+        # Held while fetching and while handling an unknown kid, so that
+        # concurrent misses cause one fetch rather than one each.
         self._client_lock = threading.RLock()
 
         self.jwk_set_cache: Optional[JWKSetCache] = None
@@ -136,26 +292,33 @@ class PyJWKClient:
         :returns: the decoded JSON object.
         :raises PyJWKClientConnectionError: the request failed (including any
             redirect, HTTP error status, timeout or truncated body).
-        :raises PyJWKClientError: the body is JSON but not an object.
-        :raises PyJWKSetError: the set cache is on and the body has no usable key.
+        :raises MalformedJWKSError: the body is not JSON.
+        :raises PyJWKClientError: the body is too large, or JSON but not an object.
+        :raises UnusableJWKSError: the set cache is on and the body has no usable key.
         """
-        try:
-            request = urllib.request.Request(url=self.uri, headers=self.headers)
-            opener = urllib.request.build_opener(*self._url_handlers())
-            with opener.open(request, timeout=self.timeout) as response:
-                payload = json.load(response)
-        except (URLError, TimeoutError, http.client.HTTPException) as error:
-            if isinstance(error, HTTPError):
-                error.close()  # an HTTPError holds the open response
-            raise PyJWKClientConnectionError(
-                f'Fail to fetch data from the url, err: "{error}"'
-            ) from error
+        with self._client_lock:
+            deadline = time.monotonic() + self.timeout
+            try:
+                request = urllib.request.Request(url=self.uri, headers=self.headers)
+                opener = urllib.request.build_opener(*self._url_handlers())
+                with opener.open(request, timeout=self.timeout) as response:
+                    body = self._read_body(response, deadline)
+                    fresh_for = _freshness_lifetime(response)
+            except (OSError, http.client.HTTPException) as error:
+                # OSError covers URLError, TimeoutError and a connection reset mid-body.
+                if isinstance(error, HTTPError):
+                    error.close()  # an HTTPError holds the open response
+                raise PyJWKClientConnectionError(
+                    f'Fail to fetch data from the url, err: "{error}"'
+                ) from error
 
-        jwk_set = self._as_jwk_set_payload(payload)
-        if self.jwk_set_cache is not None:
-            self.jwk_set_cache.put(jwk_set)
-        self._last_successful_fetch = time.monotonic()
-        return jwk_set
+            payload = self._as_jwk_set_payload(_parse_json(body))
+            lifespan = self._lifespan_for(fresh_for)
+            if self.jwk_set_cache is not None:
+                self.jwk_set_cache.put(self._load_jwk_set(payload), lifespan=lifespan)
+            self._fetched_lifespan = lifespan
+            self._last_successful_fetch = time.monotonic()
+            return payload
 
     def _url_handlers(self) -> list[urllib.request.BaseHandler]:
         handlers: list[urllib.request.BaseHandler] = [_NoRedirectHandler()]
@@ -163,28 +326,129 @@ class PyJWKClient:
             handlers.append(urllib.request.HTTPSHandler(context=self.ssl_context))
         return handlers
 
+    def _read_body(self, response: Any, deadline: float) -> Union[bytes, str]:
+        """At most ``max_response_bytes`` of the body, read by ``deadline``.
+
+        A real HTTP response is read in chunks, checking the deadline between
+        them, so a server that trickles bytes cannot hold the caller for long
+        (each read also has the socket ``timeout``). Anything else an opener
+        may return is read with one call, as ``json.load`` would.
+        """
+        limit = self.max_response_bytes
+        declared = _header(response, "Content-Length")
+        if declared is not None and _HEADER_NUMBER.fullmatch(declared) and int(declared) > limit:
+            raise _too_large(limit)
+        if not isinstance(response, http.client.HTTPResponse):
+            body: Union[bytes, str] = response.read(limit + 1)
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            while size <= limit:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the response took longer than {self.timeout} s")
+                chunk = response.read1(min(_READ_CHUNK_BYTES, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            body = b"".join(chunks)
+        if len(body) > limit:
+            raise _too_large(limit)
+        return body
+
+    def _lifespan_for(self, fresh_for: Optional[float]) -> Optional[float]:
+        """The lifespan of a fetched set: ``None`` means the cache's own ``lifespan``."""
+        if fresh_for is None or not self.honor_cache_control:
+            return None
+        return min(max(fresh_for, self.min_lifespan), self.max_lifespan)
+
+    def _load_jwk_set(self, payload: dict[str, Any]) -> PyJWKSet:
+        try:
+            jwk_set = self._key_loader.load(payload)
+        except PyJWKSetError as error:
+            raise UnusableJWKSError(*error.args) from error
+        return jwk_set
+
     def get_jwk_set(self, refresh: bool = False) -> PyJWKSet:
         """The JWK Set, from the cache unless it is empty, expired or ``refresh`` is set.
 
-        :raises PyJWKClientError: the endpoint did not return a JSON object.
-        """
-        data: Any = None
-        if self.jwk_set_cache is not None and not refresh:
-            data = self.jwk_set_cache.get()
-        fetched = data is None
-        if fetched:
-            data = self.fetch_data()
+        Without ``refresh``, an expired set is still served for up to
+        ``max_stale`` seconds when fetching its successor fails, or while
+        another caller is fetching it.
 
-        # A cache hit is already parsed. A fetch is parsed again because
-        # ``fetch_data`` may be overridden to filter or change the payload.
-        if isinstance(data, PyJWKSet):
-            jwk_set = data
-        else:
-            jwk_set = PyJWKSet.from_dict(self._as_jwk_set_payload(data))
-        # Cache what is returned, not what ``fetch_data`` cached.
-        if fetched and self.jwk_set_cache is not None:
-            self.jwk_set_cache.put(jwk_set)
+        :raises PyJWKClientError: the fetch failed and no set may stand in.
+        """
+        if not refresh:
+            jwk_set = self._jwk_set_without_fetching()
+            if jwk_set is not None:
+                return jwk_set
+        if not self._client_lock.acquire(blocking=False):
+            # A fetch is in flight: serve the expired set if it may stand
+            # in, else wait for that fetch rather than start another.
+            stale = None if refresh else self._stale_jwk_set()
+            if stale is not None:
+                return stale
+            self._client_lock.acquire()
+        try:
+            if not refresh:
+                jwk_set = self._jwk_set_without_fetching()  # fetched while we waited
+                if jwk_set is not None:
+                    return jwk_set
+            return self._fetch_jwk_set(serve_stale=not refresh)
+        finally:
+            self._client_lock.release()
+
+    def _jwk_set_without_fetching(self) -> Optional[PyJWKSet]:
+        """The set to serve when that needs no request, else ``None``.
+
+        That is the cached set while it is fresh, or the expired one while
+        the retry after a failed refresh is cooling down.
+        """
+        if self.jwk_set_cache is None:
+            return None
+        jwk_set = self.jwk_set_cache.get()
+        if jwk_set is None and _within(self._last_failed_fetch, self.cooldown_duration):
+            jwk_set = self._stale_jwk_set()
         return jwk_set
+
+    def _stale_jwk_set(self) -> Optional[PyJWKSet]:
+        if self.jwk_set_cache is None or self.max_stale <= 0:
+            return None
+        return self.jwk_set_cache.get_stale(self.max_stale)
+
+    def _fetch_jwk_set(self, *, serve_stale: bool) -> PyJWKSet:
+        # Called with the client lock held.
+        self._fetched_lifespan = None
+        try:
+            data = self.fetch_data()
+            # ``fetch_data`` may be overridden to filter or change the payload,
+            # so what it returns is loaded (unchanged keys are reused) and cached.
+            if isinstance(data, PyJWKSet):
+                jwk_set = data
+            else:
+                jwk_set = self._load_jwk_set(self._as_jwk_set_payload(data))
+        except (PyJWKClientError, PyJWKSetError) as error:
+            self._last_failed_fetch = time.monotonic()
+            stale = self._stale_jwk_set() if serve_stale else None
+            if stale is None:
+                raise
+            _logger.warning("Serving the expired JWK Set of %s: %s", self.uri, error)
+            return stale
+        self._last_failed_fetch = None
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(jwk_set, lifespan=self._fetched_lifespan)
+        self._forget_memoised_keys_if_changed()
+        return jwk_set
+
+    def _forget_memoised_keys_if_changed(self) -> None:
+        # ``cache_keys`` memoises lookups; a changed set may have dropped a
+        # key (a revocation), which the memo must not go on serving.
+        version = self._key_loader.version
+        if version != self._memo_version:
+            cache_clear = getattr(self.get_signing_key, "cache_clear", None)
+            if cache_clear is not None:
+                cache_clear()
+            self._memo_version = version
 
     @staticmethod
     def _as_jwk_set_payload(data: Any) -> dict[str, Any]:
@@ -212,11 +476,20 @@ class PyJWKClient:
         """The signing key whose ``kid`` is ``kid``.
 
         On a miss the set is fetched again once, unless the cooldown after the
-        last successful fetch is still running.
+        last fetch is still running.
 
         :raises PyJWKClientError: no key matches, even after the refresh.
         """
+        signing_key = self._indexed_signing_key(kid)
+        if signing_key is not None:
+            return signing_key
+        if self.jwk_set_cache is not None:
+            # The common case, a key of the cached set, takes no lock.
+            signing_key = self.match_kid(self.get_signing_keys(), kid)
+            if signing_key:
+                return signing_key
         with self._client_lock:
+            # Looked up again: another caller may have refreshed the set meanwhile.
             signing_key = self.match_kid(self.get_signing_keys(), kid)
             if not signing_key and not self._refresh_is_cooling_down():
                 signing_keys = self.get_signing_keys(refresh=True)
@@ -226,15 +499,63 @@ class PyJWKClient:
                 raise PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')
             return signing_key
 
-    def _refresh_is_cooling_down(self) -> bool:
-        # Without the set cache every lookup fetches anyway, so no cooldown.
+    def _indexed_signing_key(self, kid: Any) -> Optional[PyJWK]:
+        """The key for ``kid`` in the fresh cached set, through a ``kid`` index: the hot path.
+
+        ``None`` means "take the full lookup": the set is not cached or not
+        fresh, the kid is unknown, the cache is an application's own class,
+        or a lookup method is overridden or patched (the index could disagree).
+        """
+        cache = self.jwk_set_cache
+        if type(cache) is not JWKSetCache or self._lookup_is_replaced():
+            return None
+        index = self._kid_index
+        if cache.jwk_set_with_timestamp is not index.entry or cache.lifespan != index.lifespan:
+            index = self._kid_index = _KidIndex.of(cache, self._index_by_kid)
+        if time.monotonic() > index.expires_at:
+            return None
+        try:
+            return index.keys.get(kid)
+        except TypeError:  # an unhashable kid: the full lookup compares it
+            return None
+
+    def _index_by_kid(self, jwk_set: PyJWKSet) -> dict[str, PyJWK]:
+        try:
+            signing_keys = self._get_signing_keys_from_jwk_set(jwk_set)
+        except PyJWKClientError:
+            return {}  # the full lookup raises the error
+        index: dict[str, PyJWK] = {}
+        for key in signing_keys:
+            if isinstance(key.key_id, str):
+                index.setdefault(key.key_id, key)  # match_kid takes the first match
+        return index
+
+    def _lookup_is_replaced(self) -> bool:
+        """Whether a subclass, or a mock on the class or the instance, replaced a lookup method."""
+        cls = type(self)
+        attributes = self.__dict__
+        # Spelled out rather than looped over: this runs on every lookup.
         return (
-            self.jwk_set_cache is not None
-            and self._last_successful_fetch is not None
-            and time.monotonic() - self._last_successful_fetch < self.cooldown_duration
+            cls.get_jwk_set is not _OWN_GET_JWK_SET
+            or cls.get_signing_keys is not _OWN_GET_SIGNING_KEYS
+            or cls.match_kid is not _OWN_MATCH_KID
+            or cls._get_signing_keys_from_jwk_set is not _OWN_SIGNING_KEYS_OF
+            or "get_jwk_set" in attributes
+            or "get_signing_keys" in attributes
+            or "match_kid" in attributes
+            or "_get_signing_keys_from_jwk_set" in attributes
         )
 
-    def get_signing_key_from_jwt(self, token: str | bytes) -> PyJWK:
+    def _refresh_is_cooling_down(self) -> bool:
+        # Without the set cache every lookup fetches anyway, so no cooldown.
+        # A failed fetch cools down too: an endpoint that is down is not
+        # asked again for every token that names an unknown kid.
+        return self.jwk_set_cache is not None and (
+            _within(self._last_successful_fetch, self.cooldown_duration)
+            or _within(self._last_failed_fetch, self.cooldown_duration)
+        )
+
+    def get_signing_key_from_jwt(self, token: Union[str, bytes]) -> PyJWK:
         """The signing key named by the ``kid`` header of ``token`` (read unverified)."""
         unverified = decode_token(token, options={"verify_signature": False})
         return self.get_signing_key(unverified["header"].get("kid"))
@@ -246,3 +567,82 @@ class PyJWKClient:
             if key.key_id == kid:
                 return key
         return None
+
+
+# The lookup methods the kid index stands in for, as PyJWKClient defines them.
+_OWN_GET_JWK_SET = PyJWKClient.get_jwk_set
+_OWN_GET_SIGNING_KEYS = PyJWKClient.get_signing_keys
+_OWN_MATCH_KID = PyJWKClient.match_kid
+_OWN_SIGNING_KEYS_OF = PyJWKClient._get_signing_keys_from_jwk_set
+
+
+def _check_extra_parameters(
+    max_response_bytes: int, max_stale: float, min_lifespan: float, max_lifespan: float
+) -> None:
+    if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+        raise PyJWKClientError(
+            f'Max response bytes must be an int, the input is "{max_response_bytes!r}"'
+        )
+    if max_response_bytes <= 0:
+        raise PyJWKClientError(
+            f'Max response bytes must be greater than 0, the input is "{max_response_bytes}"'
+        )
+    for name, value in (("Max stale", max_stale), ("Min lifespan", min_lifespan)):
+        if not (math.isfinite(value) and value >= 0):
+            raise PyJWKClientError(
+                f'{name} must be finite and greater than or equal to 0, the input is "{value}"'
+            )
+    if not max_lifespan >= min_lifespan:
+        raise PyJWKClientError(
+            "Max lifespan must be greater than or equal to min lifespan, "
+            f'the input is "{max_lifespan}"'
+        )
+
+
+def _within(moment: Optional[float], seconds: float) -> bool:
+    """Whether ``moment`` (a ``time.monotonic()`` reading) was less than ``seconds`` ago."""
+    return moment is not None and time.monotonic() - moment < seconds
+
+
+def _too_large(limit: int) -> PyJWKClientError:
+    return PyJWKClientError(f"The JWKS endpoint returned more than {limit} bytes")
+
+
+def _header(response: Any, name: str) -> Optional[str]:
+    """A response header, or ``None`` (also for a mocked response without real headers)."""
+    getter = getattr(getattr(response, "headers", None), "get", None)
+    value = getter(name) if callable(getter) else None
+    return value if isinstance(value, str) else None
+
+
+def _freshness_lifetime(response: Any) -> Optional[float]:
+    """Seconds the response may be cached for by its ``Cache-Control``, or ``None``."""
+    cache_control = _header(response, "Cache-Control")
+    if cache_control is None:
+        return None
+    directives: dict[str, str] = {}
+    for directive in cache_control.split(","):
+        name, _, value = directive.partition("=")
+        directives[name.strip().lower()] = value.strip().strip('"')
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    max_age = directives.get("max-age")
+    if max_age is None or not _HEADER_NUMBER.fullmatch(max_age):
+        return None
+    age = _header(response, "Age")
+    age_seconds = int(age) if age is not None and _HEADER_NUMBER.fullmatch(age.strip()) else 0
+    return float(max(int(max_age) - age_seconds, 0))
+
+
+def _parse_json(body: Union[bytes, str]) -> Any:
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        raise MalformedJWKSError(error.msg, error.doc, error.pos) from error
+    except (ValueError, RecursionError) as error:
+        # Not UTF-8, an integer too long to convert, or nested too deeply.
+        raise MalformedJWKSError(str(error) or type(error).__name__, "", 0) from error
+
+
+# At the end: the async client builds on the classes above.
+from ._async_jwks import AsyncPyJWKClient  # noqa: E402
