@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::crypto::{Algorithm, AsymmetricKey, KeyEncoding, KeyKind};
+use crate::native_key::NativeKey;
 use crate::py_refs::package;
 
 /// What the key is about to be used for.
@@ -149,6 +150,9 @@ fn parsed_key(
     }
     if let Ok(bytes) = key.cast::<PyBytes>() {
         return Ok(from_text(algorithm, bytes.as_bytes()));
+    }
+    if let Ok(native) = key.cast::<NativeKey>() {
+        return Ok(Some(Arc::clone(&native.get().key)));
     }
     from_object(py, key)
 }

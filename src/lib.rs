@@ -22,6 +22,7 @@ mod hmac_keys;
 mod json;
 mod jws;
 mod jwt;
+mod native_key;
 mod py_refs;
 
 use pyo3::prelude::*;
@@ -45,4 +46,6 @@ mod _turbojwt {
     use crate::jws::JwsEngine;
     #[pymodule_export]
     use crate::jwt::{decode_batch, now, prepare_claims_py, JwtEngine};
+    #[pymodule_export]
+    use crate::native_key::NativeKey;
 }

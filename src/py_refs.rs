@@ -97,18 +97,17 @@ pub fn package(py: Python<'_>) -> PyResult<&PackageRefs> {
         let algorithms = py.import("turbojwt.algorithms")?;
         let api_jwk = py.import("turbojwt.api_jwk")?;
         let hashlib = py.import("hashlib")?;
-        let asymmetric_module = algorithms
-            .getattr("has_crypto")?
-            .is_truthy()?
-            .then(|| py.import("turbojwt._asymmetric"))
-            .transpose()?;
-        let asymmetric = asymmetric_module
-            .as_ref()
-            .map(AsymmetricRefs::load)
-            .transpose()?;
-        let export_key_der = match &asymmetric_module {
-            Some(module) => Some(module.getattr("_export_key_der")?.unbind()),
-            None => None,
+        // Absent only if the package has no asymmetric classes at all (a broken install).
+        let asymmetric = AsymmetricRefs::load(&algorithms).ok();
+        // Only the cryptography-backed classes hand out key objects that need exporting.
+        let export_key_der = if algorithms.getattr("has_crypto")?.is_truthy()? {
+            Some(
+                py.import("turbojwt._asymmetric")?
+                    .getattr("_export_key_der")?
+                    .unbind(),
+            )
+        } else {
+            None
         };
         Ok(PackageRefs {
             asymmetric,
@@ -130,46 +129,45 @@ pub fn package(py: Python<'_>) -> PyResult<&PackageRefs> {
     })
 }
 
-/// The asymmetric algorithm classes and the `cryptography` hash and curve classes that say
-/// which JWS algorithm an instance stands for.
+/// The asymmetric algorithm classes of `turbojwt.algorithms` (cryptography-backed, or the
+/// native ones when cryptography is absent) and the hash and curve values that say which
+/// JWS algorithm an instance stands for.
 pub struct AsymmetricRefs {
     pub rsa: Py<PyType>,
     pub rsa_pss: Py<PyType>,
     pub ec: Py<PyType>,
     pub okp: Py<PyType>,
-    /// SHA256, SHA384, SHA512.
+    /// `RSAAlgorithm.SHA256`, `.SHA384`, `.SHA512`.
     pub hashes: [Py<PyAny>; 3],
-    /// SECP256R1, SECP256K1, SECP384R1, SECP521R1.
+    /// The `expected_curve` of the default ES256, ES256K, ES384 and ES512 instances.
     pub curves: [Py<PyAny>; 4],
 }
 
 impl AsymmetricRefs {
-    fn load(module: &Bound<'_, PyModule>) -> PyResult<Self> {
-        let py = module.py();
+    fn load(algorithms: &Bound<'_, PyModule>) -> PyResult<Self> {
         let class = |name: &str| -> PyResult<Py<PyType>> {
-            Ok(module.getattr(name)?.cast_into::<PyType>()?.unbind())
+            Ok(algorithms.getattr(name)?.cast_into::<PyType>()?.unbind())
         };
-        let hashes = py.import("cryptography.hazmat.primitives.hashes")?;
-        let ec = py.import("cryptography.hazmat.primitives.asymmetric.ec")?;
-        let attr = |m: &Bound<'_, PyModule>, name: &str| -> PyResult<Py<PyAny>> {
-            Ok(m.getattr(name)?.unbind())
+        let rsa = class("RSAAlgorithm")?;
+        let hash = |name: &str| -> PyResult<Py<PyAny>> {
+            Ok(rsa.bind(algorithms.py()).getattr(name)?.unbind())
+        };
+        let defaults = algorithms.getattr("get_default_algorithms")?.call0()?;
+        let curve = |alg: &str| -> PyResult<Py<PyAny>> {
+            Ok(defaults.get_item(alg)?.getattr("expected_curve")?.unbind())
         };
         Ok(AsymmetricRefs {
-            rsa: class("RSAAlgorithm")?,
+            hashes: [hash("SHA256")?, hash("SHA384")?, hash("SHA512")?],
+            curves: [
+                curve("ES256")?,
+                curve("ES256K")?,
+                curve("ES384")?,
+                curve("ES512")?,
+            ],
+            rsa,
             rsa_pss: class("RSAPSSAlgorithm")?,
             ec: class("ECAlgorithm")?,
             okp: class("OKPAlgorithm")?,
-            hashes: [
-                attr(&hashes, "SHA256")?,
-                attr(&hashes, "SHA384")?,
-                attr(&hashes, "SHA512")?,
-            ],
-            curves: [
-                attr(&ec, "SECP256R1")?,
-                attr(&ec, "SECP256K1")?,
-                attr(&ec, "SECP384R1")?,
-                attr(&ec, "SECP521R1")?,
-            ],
         })
     }
 }

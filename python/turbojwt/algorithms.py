@@ -328,39 +328,49 @@ if has_crypto:
         RSAPSSAlgorithm,
     )
 else:  # pragma: no cover - exercised in the no-cryptography CI job
-    from typing import NoReturn as AllowedECKeys
-    from typing import NoReturn as AllowedKeys
-    from typing import NoReturn as AllowedOKPKeys
-    from typing import NoReturn as AllowedPrivateKeys
-    from typing import NoReturn as AllowedPublicKeys
-    from typing import NoReturn as AllowedRSAKeys
+    # Keys are turbojwt NativeKey objects, parsed by the Rust core.
+    from ._native_algorithms import (  # type: ignore[assignment]
+        SECP256K1,
+        SECP256R1,
+        SECP384R1,
+        SECP521R1,
+        AllowedECKeys,
+        AllowedKeys,
+        AllowedOKPKeys,
+        AllowedPrivateKeys,
+        AllowedPublicKeys,
+        AllowedRSAKeys,
+        ECAlgorithm,
+        OKPAlgorithm,
+        RSAAlgorithm,
+        RSAPSSAlgorithm,
+    )
 
 
 def get_default_algorithms() -> dict[str, Algorithm]:
-    """A new dict of new instances of every algorithm turbojwt implements."""
+    """A new dict of new instances of all 16 algorithms, with or without ``cryptography``."""
     default_algorithms: dict[str, Algorithm] = {
         "none": NoneAlgorithm(),
         "HS256": HMACAlgorithm(HMACAlgorithm.SHA256),
         "HS384": HMACAlgorithm(HMACAlgorithm.SHA384),
         "HS512": HMACAlgorithm(HMACAlgorithm.SHA512),
     }
-    if has_crypto:
-        default_algorithms.update(
-            {
-                "RS256": RSAAlgorithm(RSAAlgorithm.SHA256),
-                "RS384": RSAAlgorithm(RSAAlgorithm.SHA384),
-                "RS512": RSAAlgorithm(RSAAlgorithm.SHA512),
-                "ES256": ECAlgorithm(ECAlgorithm.SHA256, SECP256R1),
-                "ES256K": ECAlgorithm(ECAlgorithm.SHA256, SECP256K1),
-                "ES384": ECAlgorithm(ECAlgorithm.SHA384, SECP384R1),
-                "ES521": ECAlgorithm(ECAlgorithm.SHA512, SECP521R1),
-                "ES512": ECAlgorithm(ECAlgorithm.SHA512, SECP521R1),
-                "PS256": RSAPSSAlgorithm(RSAPSSAlgorithm.SHA256),
-                "PS384": RSAPSSAlgorithm(RSAPSSAlgorithm.SHA384),
-                "PS512": RSAPSSAlgorithm(RSAPSSAlgorithm.SHA512),
-                "EdDSA": OKPAlgorithm(),
-            }
-        )
+    default_algorithms.update(
+        {
+            "RS256": RSAAlgorithm(RSAAlgorithm.SHA256),
+            "RS384": RSAAlgorithm(RSAAlgorithm.SHA384),
+            "RS512": RSAAlgorithm(RSAAlgorithm.SHA512),
+            "ES256": ECAlgorithm(ECAlgorithm.SHA256, SECP256R1),
+            "ES256K": ECAlgorithm(ECAlgorithm.SHA256, SECP256K1),
+            "ES384": ECAlgorithm(ECAlgorithm.SHA384, SECP384R1),
+            "ES521": ECAlgorithm(ECAlgorithm.SHA512, SECP521R1),
+            "ES512": ECAlgorithm(ECAlgorithm.SHA512, SECP521R1),
+            "PS256": RSAPSSAlgorithm(RSAPSSAlgorithm.SHA256),
+            "PS384": RSAPSSAlgorithm(RSAPSSAlgorithm.SHA384),
+            "PS512": RSAPSSAlgorithm(RSAPSSAlgorithm.SHA512),
+            "EdDSA": OKPAlgorithm(),
+        }
+    )
     return default_algorithms
 
 
@@ -372,11 +382,13 @@ __all__ = [
     "AllowedPrivateKeys",
     "AllowedPublicKeys",
     "AllowedRSAKeys",
+    "ECAlgorithm",
     "HMACAlgorithm",
     "NoneAlgorithm",
+    "OKPAlgorithm",
+    "RSAAlgorithm",
+    "RSAPSSAlgorithm",
     "get_default_algorithms",
     "has_crypto",
     "requires_cryptography",
 ]
-if has_crypto:
-    __all__ += ["ECAlgorithm", "OKPAlgorithm", "RSAAlgorithm", "RSAPSSAlgorithm"]

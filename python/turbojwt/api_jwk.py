@@ -7,7 +7,11 @@ import time
 from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
-from .algorithms import get_default_algorithms, has_crypto, requires_cryptography
+from .algorithms import (  # noqa: F401 - PyJWT's module namespace
+    get_default_algorithms,
+    has_crypto,
+    requires_cryptography,
+)
 from .exceptions import (
     InvalidKeyError,
     MissingCryptographyError,
@@ -71,8 +75,6 @@ class PyJWK:
 
         :raises InvalidKeyError: ``kty`` or ``crv`` is missing or unsupported,
             or the key members are malformed.
-        :raises MissingCryptographyError: the algorithm needs ``cryptography``
-            and it is not installed.
         :raises PyJWKError: no algorithm of that name exists.
         """
         self._jwk_data = jwk_data
@@ -85,9 +87,6 @@ class PyJWK:
             algorithm = jwk_data.get("alg")
         if not algorithm:
             algorithm = _infer_algorithm(jwk_data, kty)
-
-        if not has_crypto and algorithm in requires_cryptography:
-            raise MissingCryptographyError(f"{algorithm} requires 'cryptography' to be installed.")
 
         self.algorithm_name = algorithm
         try:
