@@ -147,6 +147,13 @@ def test_keys_and_jwks_without_cryptography() -> None:
             outcomes["pem_as_secret"] = "accepted"
         except InvalidKeyError:
             outcomes["pem_as_secret"] = "refused"
+        import base64
+        der = base64.b64decode("".join(pem.strip().splitlines()[1:-1]))
+        try:
+            turbojwt.encode({"a": 1}, der, algorithm="HS256")
+            outcomes["der_as_secret"] = "accepted"
+        except InvalidKeyError:
+            outcomes["der_as_secret"] = "refused"
         # A key of the wrong family is refused.
         try:
             turbojwt.decode(turbojwt.encode({"a": 1}, payload["ec_private"], algorithm="ES256"),
@@ -178,6 +185,7 @@ def test_keys_and_jwks_without_cryptography() -> None:
     )
     assert result == {
         "pem_as_secret": "refused",
+        "der_as_secret": "refused",
         "wrong_family": "refused",
         "jwk_kty": "RSA",
         "jwk_round_trip": True,

@@ -250,9 +250,13 @@ def _vet_hmac_secret(key_bytes: bytes) -> None:
 
 
 def _is_der_public_key(key_bytes: bytes) -> bool:
-    """A DER SubjectPublicKeyInfo or X.509 certificate (needs ``cryptography`` to tell)."""
+    """A DER public key (SubjectPublicKeyInfo or PKCS#1) or X.509 certificate."""
     if not has_crypto:
-        return False
+        # The Rust parsers tell the same shapes apart without cryptography.
+        try:
+            return not _turbojwt.NativeKey.from_der(key_bytes).is_private
+        except ValueError:
+            return False
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_der_public_key
