@@ -142,10 +142,9 @@ impl<'py> Algo<'py> {
                         let algorithm = *algorithm;
                         match py.detach(|| native.sign(algorithm, signing_input)) {
                             Ok(signature) => Ok(signature),
-                            // A key size the backend does not sign with: PyJWT's path can.
-                            Err(_) => {
-                                python_sign(py, alg_obj, key, signing_input, enforce_min_key_length)
-                            }
+                            // A key size the backend does not sign with: PyJWT's path can
+                            // (its length check already ran above).
+                            Err(_) => python_sign_unchecked(py, alg_obj, key, signing_input),
                         }
                     }
                     None => python_sign(py, alg_obj, key, signing_input, enforce_min_key_length),
@@ -189,6 +188,21 @@ fn python_sign(
 ) -> PyResult<Vec<u8>> {
     let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
     python_key_length_policy(py, alg_obj, &prepared, enforce_min_key_length)?;
+    let signature = alg_obj.call_method1(
+        intern!(py, "sign"),
+        (PyBytes::new(py, signing_input), prepared),
+    )?;
+    signature.extract::<Vec<u8>>()
+}
+
+/// `prepare_key` then `sign`, for a key whose length policy was already applied.
+fn python_sign_unchecked(
+    py: Python<'_>,
+    alg_obj: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    signing_input: &[u8],
+) -> PyResult<Vec<u8>> {
+    let prepared = alg_obj.call_method1(intern!(py, "prepare_key"), (key,))?;
     let signature = alg_obj.call_method1(
         intern!(py, "sign"),
         (PyBytes::new(py, signing_input), prepared),

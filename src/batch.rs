@@ -24,6 +24,7 @@ use crate::claims::{cmp_i64_f64, ClaimChecks, Leeway};
 use crate::crypto::{Algorithm, AsymmetricKey};
 use crate::hmac_keys::{prepared_key, PreparedHmacKey};
 use crate::json;
+use crate::jws;
 use crate::py_refs::refs;
 
 /// Batches smaller than this are checked on the calling thread (still without the GIL).
@@ -113,13 +114,16 @@ pub fn plan<'py>(
     if refs(py)?.current_json_loads(py)?.is_some() {
         return Ok(None);
     }
-    let Some(names) = call
-        .algorithms
-        .as_ref()
-        .map(str_list)
-        .transpose()?
-        .flatten()
-    else {
+    // A PyJWK binds its own algorithm: with no `algorithms`, it is the only one allowed.
+    let jwk = jws::is_pyjwk(py, &call.key)?.then_some(&call.key);
+    let names = match (&call.algorithms, jwk) {
+        (Some(algorithms), _) => str_list(algorithms)?,
+        (None, Some(jwk)) => {
+            exact_str(&jwk.getattr(intern!(py, "algorithm_name"))?).map(|name| vec![name])
+        }
+        (None, None) => None,
+    };
+    let Some(names) = names else {
         return Ok(None);
     };
     let require = match &checks.require {
@@ -147,10 +151,24 @@ pub fn plan<'py>(
     };
     let mut verifiers = Vec::new();
     for name in names {
-        let Some(alg_obj) = registry.get_item(name.as_str())? else {
-            continue;
+        // The algorithm object and key material, as `PyJWS._verify_signature` picks them.
+        let (alg_obj, key) = match jwk {
+            Some(jwk) => {
+                let bound_name = jwk.getattr(intern!(py, "algorithm_name"))?;
+                if exact_str(&bound_name).as_deref() != Some(name.as_str()) {
+                    continue; // a token of another alg fails in `decode`, as it should
+                }
+                (
+                    jwk.getattr(intern!(py, "Algorithm"))?,
+                    jwk.getattr(intern!(py, "key"))?,
+                )
+            }
+            None => match registry.get_item(name.as_str())? {
+                Some(alg_obj) => (alg_obj, call.key.clone()),
+                None => continue,
+            },
         };
-        if let Some(verifier) = verifier(py, &Algo::of(py, &alg_obj)?, &call.key)? {
+        if let Some(verifier) = verifier(py, &Algo::of(py, &alg_obj)?, &key)? {
             verifiers.push((name, verifier));
         }
     }

@@ -22,9 +22,10 @@ pub enum Exc {
     MissingRequiredClaimError,
     InvalidKeyError,
     TokenUnicodeEncodeError,
+    KeyTypeError,
 }
 
-const ALL: [Exc; 14] = [
+const ALL: [Exc; 15] = [
     Exc::InvalidTokenError,
     Exc::DecodeError,
     Exc::InvalidSignatureError,
@@ -39,6 +40,7 @@ const ALL: [Exc; 14] = [
     Exc::MissingRequiredClaimError,
     Exc::InvalidKeyError,
     Exc::TokenUnicodeEncodeError,
+    Exc::KeyTypeError,
 ];
 
 impl Exc {
@@ -58,6 +60,7 @@ impl Exc {
             Exc::MissingRequiredClaimError => "MissingRequiredClaimError",
             Exc::InvalidKeyError => "InvalidKeyError",
             Exc::TokenUnicodeEncodeError => "TokenUnicodeEncodeError",
+            Exc::KeyTypeError => "KeyTypeError",
         }
     }
 

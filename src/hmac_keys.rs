@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use aws_lc_rs::hmac;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroize;
@@ -222,8 +221,11 @@ pub fn with_secret_bytes<R>(
     }
 }
 
+/// PyJWT's `TypeError`, as `KeyTypeError` (both an `InvalidKeyError` and a `TypeError`).
 fn not_str_or_bytes() -> PyErr {
-    PyTypeError::new_err("Expected a string or bytes value")
+    Python::attach(|py| {
+        crate::errors::Exc::KeyTypeError.err(py, "Expected a string or bytes value")
+    })
 }
 
 /// The prepared key for `key` under `hash`, vetting and caching it on first sight.

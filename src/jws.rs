@@ -112,7 +112,7 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
 }
 
 /// Whether `key` is a `PyJWK` (secrets and PEM strings answer without an isinstance call).
-fn is_pyjwk(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+pub fn is_pyjwk(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
     if key.is_exact_instance_of::<PyString>() || key.is_exact_instance_of::<PyBytes>() {
         return Ok(false);
     }
@@ -212,6 +212,15 @@ fn validate_crit(
                 format!("Critical extension '{name}' is missing from headers"),
             );
         }
+    }
+    // Every entry is "b64" by now, so more than one is a duplicate, which RFC 7515
+    // section 4.1.11 forbids (PyJWT 2.15.1 accepts it).
+    if list.len() > 1 {
+        return fail(
+            py,
+            Exc::InvalidTokenError,
+            "Invalid 'crit' header: duplicate values",
+        );
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal, NoReturn, overload
 
 from . import _turbojwt
-from .exceptions import InvalidKeyError
+from .exceptions import InvalidKeyError, JWKMemberError, KeyTypeError, UnsupportedJWKAlgorithmError
 from .types import HashlibHash, JWKDict
 from .utils import (  # noqa: F401 - PyJWT's module namespace re-exports some of these
     base64url_decode,
@@ -153,7 +153,7 @@ class NoneAlgorithm(Algorithm):
 
     @staticmethod
     def from_jwk(jwk: str | JWKDict) -> NoReturn:
-        raise NotImplementedError()
+        raise UnsupportedJWKAlgorithmError()
 
 
 class HMACAlgorithm(Algorithm):
@@ -167,7 +167,10 @@ class HMACAlgorithm(Algorithm):
         self.hash_alg = hash_alg
 
     def prepare_key(self, key: str | bytes) -> bytes:
-        key_bytes = force_bytes(key)
+        try:
+            key_bytes = force_bytes(key)
+        except TypeError as error:
+            raise KeyTypeError(str(error)) from None
         _vet_hmac_secret(key_bytes)
         return key_bytes
 
@@ -197,6 +200,8 @@ class HMACAlgorithm(Algorithm):
             raise InvalidKeyError("Key is not valid JSON") from None
         if obj.get("kty") != "oct":
             raise InvalidKeyError("Not an HMAC key")
+        if "k" not in obj:
+            raise JWKMemberError("k")
         key_bytes = base64url_decode(obj["k"])
         if not key_bytes:
             raise InvalidKeyError("HMAC key must not be empty.")

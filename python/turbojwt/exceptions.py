@@ -121,3 +121,19 @@ class TokenUnicodeEncodeError(DecodeError, UnicodeEncodeError):
 
     def __str__(self) -> str:
         return UnicodeEncodeError.__str__(self)
+
+
+class KeyTypeError(InvalidKeyError, TypeError):
+    """A key of a type the algorithm cannot use (PyJWT leaks a bare ``TypeError``)."""
+
+
+class JWKMemberError(InvalidKeyError, KeyError):
+    """A JWK lacks a member its key type needs (PyJWT leaks a bare ``KeyError``)."""
+
+    def __str__(self) -> str:
+        return KeyError.__str__(self)
+
+
+class UnsupportedJWKAlgorithmError(PyJWKError, NotImplementedError):
+    """A JWK names an algorithm that takes no key, such as ``none`` (PyJWT leaks
+    ``NotImplementedError``)."""
