@@ -125,6 +125,15 @@ def test_options_and_expectations(kwargs: dict[str, Any]) -> None:
     assert_batch_matches(MIXED_HS256, SECRET, **kwargs)
 
 
+def test_pyjwk_keys_match_decode() -> None:
+    jwk = turbojwt.PyJWK(
+        {**turbojwt.algorithms.HMACAlgorithm.to_jwk(SECRET, as_dict=True), "alg": "HS256"}
+    )
+    tokens = [*MIXED_HS256, turbojwt.encode({"a": 1}, SECRET, algorithm="HS512")]
+    for algorithms in (None, ["HS256"], ["HS512"]):
+        assert_batch_matches(tokens, jwk, algorithms=algorithms, audience="api", issuer="me")
+
+
 @pytest.mark.parametrize("alg", sorted(KEYS))
 def test_asymmetric_batches(alg: str) -> None:
     private = KEYS[alg]
@@ -156,7 +165,10 @@ def test_jwk_set_picks_the_key_by_kid() -> None:
     two = turbojwt.encode({"n": 2}, SECRET + "2", headers={"kid": "two"})
     wrong = turbojwt.encode({"n": 3}, SECRET, headers={"kid": "two"})
     unknown = turbojwt.encode({"n": 4}, SECRET, headers={"kid": "three"})
+    before = _turbojwt.batch_native_count()
     results = turbojwt.decode_batch([one, two, wrong, unknown, "garbage"], jwks)
+    # The PyJWK groups go through the parallel pass, not only through the fallback.
+    assert _turbojwt.batch_native_count() >= before + 2
     assert results[0] == {"n": 1}
     assert results[1] == {"n": 2}
     assert isinstance(results[2], turbojwt.InvalidSignatureError)
