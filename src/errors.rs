@@ -81,6 +81,14 @@ impl Exc {
         }
     }
 
+    /// An error whose message is a Python object (keeps lone surrogates a `String` cannot).
+    pub fn err_with(self, py: Python<'_>, message: Bound<'_, PyAny>) -> PyErr {
+        match self.class(py) {
+            Ok(class) => PyErr::from_type(class.clone(), (message.unbind(),)),
+            Err(e) => e,
+        }
+    }
+
     /// The error with `cause` set as its `__cause__`, as `raise ... from cause` does.
     pub fn err_from(self, py: Python<'_>, message: impl Into<String>, cause: PyErr) -> PyErr {
         let err = self.err(py, message);

@@ -199,11 +199,9 @@ fn validate_crit(
             );
         };
         if name.to_str().ok() != Some("b64") {
-            return fail(
-                py,
-                Exc::InvalidTokenError,
-                format!("Unsupported critical extension: {name}"),
-            );
+            // Concatenated in Python: the name may hold lone surrogates, as PyJWT's f-string keeps.
+            let message = PyString::new(py, "Unsupported critical extension: ").add(name)?;
+            return Err(Exc::InvalidTokenError.err_with(py, message));
         }
         if !header.contains(name)? {
             return fail(
