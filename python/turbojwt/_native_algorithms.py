@@ -8,6 +8,7 @@ where PyJWT has one, and keys parsed by the Rust core (PEM, OpenSSH, JWK).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, ClassVar, Literal, overload
 
@@ -106,6 +107,12 @@ class _NativeAlgorithm(Algorithm):
         self._check(native)
         return native
 
+    def compute_hash_digest(self, bytestr: bytes) -> bytes:
+        hash_name = getattr(self, "hash_alg", None)
+        if hash_name is None:  # EdDSA has no separate hash
+            raise NotImplementedError
+        return hashlib.new(str(hash_name).lower(), bytestr).digest()
+
     def sign(self, msg: bytes, key: NativeKey) -> bytes:
         if not key.is_private:
             raise InvalidKeyError("Signing needs a private key.")
@@ -160,11 +167,6 @@ class RSAAlgorithm(_NativeAlgorithm):
                 f"of {self._MIN_KEY_SIZE} bits. See NIST SP 800-131A."
             )
         return None
-
-    def compute_hash_digest(self, bytestr: bytes) -> bytes:
-        import hashlib
-
-        return hashlib.new(self.hash_alg.lower(), bytestr).digest()
 
     @overload
     @staticmethod
@@ -230,11 +232,6 @@ class ECAlgorithm(_NativeAlgorithm):
                 f"The key's curve '{actual}' does not match the expected curve "
                 f"'{_OPENSSL_CURVE_NAMES[self.expected_curve]}' for this algorithm"
             )
-
-    def compute_hash_digest(self, bytestr: bytes) -> bytes:
-        import hashlib
-
-        return hashlib.new(self.hash_alg.lower(), bytestr).digest()
 
     @overload
     @staticmethod
