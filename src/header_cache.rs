@@ -49,3 +49,10 @@ pub fn put(segment: &[u8], header: &Bound<'_, PyDict>) {
         *slot = Some((segment.into(), header.unbind()));
     }
 }
+
+/// Forget every cached header (their checks may no longer hold, e.g. under a lower depth limit).
+pub fn clear() {
+    if let Ok(mut slots) = SLOTS_TABLE.lock() {
+        *slots = Default::default();
+    }
+}

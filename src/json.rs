@@ -82,6 +82,7 @@ pub fn load_object_sharing<'py>(
     what: &str,
     sharing: Sharing,
 ) -> PyResult<Bound<'py, PyDict>> {
+    crate::limits::check_json_depth(py, data, what)?;
     let parser = match sharing {
         Sharing::Keys => &PARSER,
         Sharing::KeysAndValues => &BATCH_PARSER,

@@ -15,6 +15,7 @@ use crate::base64url;
 use crate::errors::{fail, token_unicode_error, warn, Exc, Warn};
 use crate::header_cache;
 use crate::json;
+use crate::limits;
 use crate::py_refs::{package, refs};
 
 /// A token split and decoded, borrowing nothing from Python.
@@ -30,15 +31,24 @@ pub struct Loaded<'py> {
     pub signature: Vec<u8>,
 }
 
-/// Run `f` over the token's bytes: `str` as UTF-8, `bytes` as they are.
+/// Run `f` over the token's bytes: `str` as UTF-8, `bytes` as they are. A token over the
+/// length limit is refused here, before it is encoded, split or decoded.
 pub fn with_token_bytes<R>(
     py: Python<'_>,
     jwt: &Bound<'_, PyAny>,
     f: impl FnOnce(&[u8]) -> PyResult<R>,
 ) -> PyResult<R> {
     if let Ok(text) = jwt.cast::<PyString>() {
+        // A str has at least as many UTF-8 bytes as code points: refuse before encoding.
+        // (Exact str only: a subclass's `__len__` could say anything.)
+        if text.is_exact_instance_of::<PyString>() {
+            limits::check_token_length(py, text.len()?)?;
+        }
         match text.to_str() {
-            Ok(s) => f(s.as_bytes()),
+            Ok(s) => {
+                limits::check_token_length(py, s.len())?;
+                f(s.as_bytes())
+            }
             Err(_) => {
                 let err = text.call_method1("encode", ("utf-8",)).err();
                 Err(err.map_or_else(
@@ -48,6 +58,7 @@ pub fn with_token_bytes<R>(
             }
         }
     } else if let Ok(bytes) = jwt.cast::<PyBytes>() {
+        limits::check_token_length(py, bytes.as_bytes().len())?;
         f(bytes.as_bytes())
     } else {
         fail(

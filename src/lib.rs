@@ -22,6 +22,7 @@ mod hmac_keys;
 mod json;
 mod jws;
 mod jwt;
+mod limits;
 mod native_key;
 mod py_refs;
 
@@ -46,6 +47,8 @@ mod _turbojwt {
     use crate::jws::JwsEngine;
     #[pymodule_export]
     use crate::jwt::{decode_batch, now, prepare_claims_py, JwtEngine};
+    #[pymodule_export]
+    use crate::limits::{get_limits, set_limits};
     #[pymodule_export]
     use crate::native_key::NativeKey;
 }

@@ -15,6 +15,7 @@ import base64
 import functools
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -116,6 +117,40 @@ def within_budget(call: Callable[[ModuleType], Any]) -> Outcome:
         outcome.error
     )
     return outcome
+
+
+@pytest.fixture
+def limits_lifted() -> Iterator[None]:
+    """turbojwt's token length and JSON depth limits out of reach for one test.
+
+    PyJWT has no such limits, so the DoS cases compare turbojwt's unlimited pipeline with
+    PyJWT under this fixture; the limits themselves are asserted by the ``requires_turbojwt``
+    tests next to them (and in ``tests/test_limits.py``).
+    """
+    get_limits = getattr(tj, "get_limits", None)
+    if get_limits is None:  # PyJWT as the target: nothing to lift
+        yield
+        return
+    saved = get_limits()
+    tj.set_limits(max_token_bytes=sys.maxsize, max_json_depth=sys.maxsize)
+    try:
+        yield
+    finally:
+        tj.set_limits(max_token_bytes=saved.max_token_bytes, max_json_depth=saved.max_json_depth)
+
+
+def refused_by_limit(call: Callable[[ModuleType], Any], message: str) -> None:
+    """turbojwt refuses ``call`` with ``DecodeError(message)`` within the budget."""
+    outcome = within_budget(call)
+    assert isinstance(outcome.error, error_class(tj, "DecodeError")), outcome
+    assert str(outcome.error) == message
+
+
+TOO_LONG = "Invalid token: longer than 262144 bytes"
+
+
+def too_deep(what: str) -> str:
+    return f"Invalid {what} string: nesting deeper than 64 levels"
 
 
 # --- forging asymmetric signatures ---------------------------------------------------------
@@ -545,6 +580,7 @@ def test_10_b64_given_as_a_string_keeps_pyjwts_behaviour() -> None:
     assert accepted(decode_call(token, SECRET)) == PAYLOAD
 
 
+@pytest.mark.usefixtures("limits_lifted")  # under the default limits: refused by length
 def test_10_huge_unused_segment_is_refused_cheaply() -> None:
     token = b64_false_token("A" * (8 * MB))
     outcome = within_budget(decode_call(token, SECRET))
@@ -772,8 +808,10 @@ DEPTH = 100_000
 NESTING = {
     "header-arrays": forge(b"[" * DEPTH, PAYLOAD, alg="HS256"),
     "header-objects": forge(b'{"a":' * DEPTH, PAYLOAD, alg="HS256"),
+    "header-30k-objects": forge(b'{"a":' * 30_000, PAYLOAD, alg="HS256"),
     "header-closed": forge(b'{"alg":"HS256","a":' + b"[" * DEPTH + b"]" * DEPTH + b"}", PAYLOAD),
     "signed-payload-arrays": forge({"alg": "HS256"}, b"[" * DEPTH + b"]" * DEPTH),
+    "signed-payload-60k-arrays": forge({"alg": "HS256"}, b"[" * 60_000 + b"]" * 60_000),
     "signed-payload-objects": forge({"alg": "HS256"}, b'{"a":' * DEPTH + b"1" + b"}" * DEPTH),
     "header-200k-keys": forge(
         b'{"alg":"HS256",' + b",".join(b'"k%d":0' % i for i in range(200_000)) + b"}",
@@ -784,14 +822,40 @@ NESTING = {
         b'{"alg":"HS256",' + b",".join([b'"k":0'] * 200_000) + b"}", PAYLOAD, alg="HS256"
     ),
 }
+# What refuses each case under turbojwt's default limits (tokens over 256 KiB by length).
+NESTING_LIMIT_MESSAGES = {
+    "header-arrays": too_deep("header"),
+    "header-objects": TOO_LONG,
+    "header-30k-objects": too_deep("header"),
+    "header-closed": TOO_LONG,
+    "signed-payload-arrays": TOO_LONG,
+    "signed-payload-60k-arrays": too_deep("payload"),
+    "signed-payload-objects": TOO_LONG,
+    "header-200k-keys": TOO_LONG,
+    "header-200k-duplicate-keys": TOO_LONG,
+}
 
 
+@pytest.mark.usefixtures("limits_lifted")
 @pytest.mark.parametrize("token", list(NESTING.values()), ids=list(NESTING))
 def test_17_deep_nesting_does_not_exhaust_the_stack(token: str) -> None:
+    """With turbojwt's limits lifted, the unlimited pipeline gives PyJWT's verdict."""
     within_budget(decode_call(token, SECRET))
     within_budget(lambda lib: lib.get_unverified_header(token))
     # Same verdict as PyJWT (which raises DecodeError past Python's recursion limit).
     compare(decode_call(token, SECRET))
+
+
+@requires_turbojwt
+@pytest.mark.parametrize("name", list(NESTING))
+def test_17_deep_nesting_is_refused_by_the_limits(name: str) -> None:
+    """Improvement over PyJWT, which has no limit: it parses each of these up to Python's
+    recursion limit, and accepts the 200k-key headers."""
+    token, message = NESTING[name], NESTING_LIMIT_MESSAGES[name]
+    refused_by_limit(decode_call(token, SECRET), message)
+    refused_by_limit(decode_call(token.encode(), SECRET), message)
+    if "payload" not in message:  # the payload is parsed only after verification
+        refused_by_limit(lambda lib: lib.get_unverified_header(token), message)
 
 
 # === 18. huge tokens =======================================================================
@@ -808,12 +872,24 @@ HUGE = {
 HUGE_KEYS = {"HS256": SECRET, "RS256": public_pem("rsa2048"), "ES256": public_pem("p256")}
 
 
+@pytest.mark.usefixtures("limits_lifted")
 @pytest.mark.parametrize(("token", "alg"), list(HUGE.values()), ids=list(HUGE))
 def test_18_huge_tokens_are_refused_quickly(token: str, alg: str) -> None:
+    """With turbojwt's limits lifted, the unlimited pipeline refuses each quickly."""
     call = decode_call(token, HUGE_KEYS[alg], algorithms=[alg])
     outcome = within_budget(call)
     assert outcome.error is not None
     within_budget(lambda lib: lib.decode(token.encode(), HUGE_KEYS[alg], algorithms=[alg]))
+
+
+@requires_turbojwt
+@pytest.mark.parametrize(("token", "alg"), list(HUGE.values()), ids=list(HUGE))
+def test_18_huge_tokens_are_refused_by_the_length_limit(token: str, alg: str) -> None:
+    """Improvement over PyJWT, which has no limit: it splits and decodes each of these and
+    answers with a segment, padding or signature error."""
+    for raw in (token, token.encode()):
+        refused_by_limit(decode_call(raw, HUGE_KEYS[alg], algorithms=[alg]), TOO_LONG)
+        refused_by_limit(lambda lib, raw=raw: lib.get_unverified_header(raw), TOO_LONG)
 
 
 # === 19. ECDSA psychic signatures ==========================================================

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any, Callable
 
@@ -524,6 +526,46 @@ CASES = (
     + ALG
     + SIGNATURE
 )
+
+
+# Over turbojwt's default size limits (PyJWT has none): compared with PyJWT with the limits
+# lifted. The limits themselves: tests/test_limits.py and rows 17/18 of tests/test_attacks.py.
+OVER_THE_LIMITS = {
+    "header-deep-array",
+    "header-deep-object",
+    "header-huge",
+    "payload-deep-array",
+    "payload-deep-object",
+    "payload-huge",
+}
+
+
+@pytest.fixture(autouse=True)
+def limits_lifted_for_oversized_cases(request: pytest.FixtureRequest) -> Iterator[None]:
+    callspec = getattr(request.node, "callspec", None)
+    get_limits = getattr(tj, "get_limits", None)  # absent when PyJWT is the target
+    if get_limits is None or callspec is None or callspec.id not in OVER_THE_LIMITS:
+        yield
+        return
+    saved = get_limits()
+    tj.set_limits(max_token_bytes=sys.maxsize, max_json_depth=sys.maxsize)
+    try:
+        yield
+    finally:
+        tj.set_limits(max_token_bytes=saved.max_token_bytes, max_json_depth=saved.max_json_depth)
+
+
+@requires_turbojwt
+def test_oversized_cases_are_refused_by_the_default_limits() -> None:
+    cases = {param.id: param.values[0] for param in CASES}
+    for case_id in sorted(OVER_THE_LIMITS):
+        error = run(tj, decode_call(cases[case_id], {})).error
+        assert isinstance(error, exceptions_of(tj).DecodeError), (case_id, error)
+        assert str(error) in (
+            "Invalid token: longer than 262144 bytes",
+            "Invalid header string: nesting deeper than 64 levels",
+            "Invalid payload string: nesting deeper than 64 levels",
+        ), case_id
 
 
 def decode_call(token: Any, kwargs: dict[str, Any]) -> Callable[[ModuleType], Any]:

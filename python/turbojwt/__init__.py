@@ -39,6 +39,8 @@ from .exceptions import (
 )
 from .jwks_client import AsyncPyJWKClient as AsyncPyJWKClient
 from .jwks_client import PyJWKClient
+from .limits import get_limits as get_limits
+from .limits import set_limits as set_limits
 from .warnings import InsecureKeyLengthWarning
 
 #: The PyJWT release whose behaviour turbojwt matches (consumers parse ``jwt.__version__``).
