@@ -14,6 +14,7 @@ mod args;
 mod asym_keys;
 mod base64url;
 mod batch;
+mod bearer;
 mod claims;
 pub mod crypto;
 mod errors;
@@ -34,6 +35,8 @@ mod _turbojwt {
     use crate::base64url::decode_segment;
     #[pymodule_export]
     use crate::batch::batch_native_count;
+    #[pymodule_export]
+    use crate::bearer::extract_bearer;
     #[pymodule_export]
     use crate::claims::{
         validate_aud, validate_claims, validate_exp, validate_iat, validate_iss, validate_jti,

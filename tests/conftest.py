@@ -1,14 +1,16 @@
-"""Fixtures for the compatibility tests: the module under test and the PyJWT reference."""
+"""Shared fixtures: the module under test, the PyJWT reference, a private redis-server."""
 
 from __future__ import annotations
 
 import contextlib
 import warnings
 from types import ModuleType
+from typing import Iterator
 
 import pytest
 from _target import TARGET_NAME, ref, tj
 from hypothesis import settings
+from redis_server import running_redis_server
 
 # No example database: runs leave nothing behind in the repository, and a failure
 # prints the blob that reproduces it.
@@ -38,3 +40,10 @@ def target() -> ModuleType:
 def reference() -> ModuleType:
     """PyJWT 2.15.1, whose behaviour the target reproduces."""
     return ref
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private redis-server for the whole run (skips, or fails in CI, when missing)."""
+    with running_redis_server() as server:
+        yield server.url

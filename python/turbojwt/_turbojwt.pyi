@@ -156,3 +156,13 @@ def set_limits(
     *, max_token_bytes: int | None = None, max_json_depth: int | None = None
 ) -> None: ...
 def get_limits() -> tuple[int, int]: ...  # max_token_bytes, max_json_depth
+def extract_bearer(authorization: str | bytes | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header value (RFC 6750 2.1).
+
+    The scheme matches case-insensitively; spaces and tabs around the value are ignored;
+    ``bytes`` are read as Latin-1. Raises ``MissingAuthorizationError`` for ``None`` or a
+    blank value, ``UnsupportedSchemeError`` for another scheme, and
+    ``MalformedAuthorizationError`` unless exactly one token68 token follows ``Bearer``
+    and one or more spaces (all from ``turbojwt.auth.exceptions``). ``TypeError`` for
+    any other type.
+    """
