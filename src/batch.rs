@@ -8,13 +8,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
 use jiter::JsonValue;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
-use rayon::prelude::*;
 
 use crate::algorithms::Algo;
 use crate::args::Arg;
@@ -25,6 +24,7 @@ use crate::crypto::{Algorithm, AsymmetricKey};
 use crate::hmac_keys::{prepared_key, PreparedHmacKey};
 use crate::json;
 use crate::jws;
+use crate::limits;
 use crate::py_refs::refs;
 
 /// Batches smaller than this are checked on the calling thread (still without the GIL).
@@ -248,16 +248,64 @@ fn expected(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Expected>> {
     Ok(str_list(obj)?.map(Expected::OneOf))
 }
 
+/// The last header segment a worker accepted, and the verifier its `alg` picked. The tokens
+/// of a batch nearly always share one header, so it is decoded and checked once per chunk.
+pub struct HeaderMemo<'t> {
+    segment: &'t [u8],
+    verifier: usize,
+    header: Vec<u8>,
+}
+
 /// Accept `token` if it certainly verifies and passes every claim check, else `None`.
-pub fn accept(plan: &Plan, token: &[u8]) -> Option<Accepted> {
+pub fn accept<'t>(
+    plan: &Plan,
+    token: &'t [u8],
+    memo: &mut Option<HeaderMemo<'t>>,
+) -> Option<Accepted> {
+    if limits::token_too_long(token.len()) {
+        return None;
+    }
     let last_dot = token.iter().rposition(|&b| b == b'.')?;
     let signing_input = token.get(..last_dot)?;
     let first_dot = signing_input.iter().position(|&b| b == b'.')?;
-    let header = base64url::decode(signing_input.get(..first_dot)?).ok()?;
+    let header_segment = signing_input.get(..first_dot)?;
+    let verifier_index = match memo {
+        Some(memo) if memo.segment == header_segment => memo.verifier,
+        _ => {
+            let header = base64url::decode(header_segment).ok()?;
+            let verifier = header_verifier(plan, &header)?;
+            *memo = Some(HeaderMemo {
+                segment: header_segment,
+                verifier,
+                header,
+            });
+            verifier
+        }
+    };
+    let (_, verifier) = plan.verifiers.get(verifier_index)?;
     let payload = base64url::decode(signing_input.get(first_dot + 1..)?).ok()?;
     let signature = base64url::decode(token.get(last_dot + 1..)?).ok()?;
+    if !verifier.verify(signing_input, &signature) || limits::too_deep(&payload) {
+        return None;
+    }
+    let claims = object(&payload)?;
+    claims_pass(plan, &claims).then(|| Accepted {
+        header: memo
+            .as_ref()
+            .map(|memo| memo.header.clone())
+            .unwrap_or_default(),
+        payload,
+        signature,
+    })
+}
 
-    let header_fields = object(&header)?;
+/// The index of the verifier for a header `decode` would accept without comment: a JSON
+/// object with a string `alg` the plan can verify, a string `kid` if any, no `b64`/`crit`.
+fn header_verifier(plan: &Plan, header: &[u8]) -> Option<usize> {
+    if limits::too_deep(header) {
+        return None;
+    }
+    let header_fields = object(header)?;
     if ["b64", "crit"]
         .iter()
         .any(|name| member(&header_fields, name).is_some())
@@ -270,19 +318,9 @@ pub fn accept(plan: &Plan, token: &[u8]) -> Option<Accepted> {
     let JsonValue::Str(alg) = member(&header_fields, "alg")? else {
         return None;
     };
-    let (_, verifier) = plan
-        .verifiers
+    plan.verifiers
         .iter()
-        .find(|(name, _)| name == alg.as_ref())?;
-    if !verifier.verify(signing_input, &signature) {
-        return None;
-    }
-    let claims = object(&payload)?;
-    claims_pass(plan, &claims).then_some(Accepted {
-        header,
-        payload,
-        signature,
-    })
+        .position(|(name, _)| name == alg.as_ref())
 }
 
 type Members<'a> = Vec<(std::borrow::Cow<'a, str>, JsonValue<'a>)>;
@@ -415,25 +453,95 @@ fn audience_passes(plan: &Plan, claim: Option<&JsonValue<'_>>) -> bool {
 /// Tokens accepted by the parallel pass since the process started (for tests and tuning).
 static NATIVELY_ACCEPTED: AtomicU64 = AtomicU64::new(0);
 
-/// Run `accept` over every token, on `threads` threads (all cores when `None`).
-pub fn accept_all(
+/// Run `accept` over every token on `threads` threads (all cores when `None`), handing each
+/// finished chunk to `consume` on the calling thread, which holds the GIL meanwhile.
+///
+/// The calling thread builds the Python results of one chunk while the pool verifies the
+/// next ones, so the GIL-bound half of the work overlaps the parallel half instead of
+/// following it. It waits for chunks with the GIL released.
+pub fn accept_streaming<'py>(
+    py: Python<'py>,
     plan: &Plan,
-    tokens: &[Option<Vec<u8>>],
+    tokens: &[Option<&[u8]>],
     threads: Option<usize>,
-) -> Vec<Option<Accepted>> {
-    let check = |token: &Option<Vec<u8>>| token.as_deref().and_then(|token| accept(plan, token));
-    let accepted: Vec<Option<Accepted>> = if tokens.len() < PARALLEL_THRESHOLD || threads == Some(1)
-    {
-        tokens.iter().map(check).collect()
-    } else {
-        match pool(threads) {
-            Some(pool) => pool.install(|| tokens.par_iter().map(check).collect()),
-            None => tokens.par_iter().map(check).collect(),
+    mut consume: impl FnMut(usize, Vec<Option<Accepted>>) -> PyResult<()>,
+) -> PyResult<()> {
+    if tokens.len() < PARALLEL_THRESHOLD || threads == Some(1) {
+        let accepted = py.detach(|| accept_run(plan, tokens));
+        count_accepted(&accepted);
+        return consume(0, accepted);
+    }
+    let pool = pool(threads);
+    let workers = pool
+        .as_ref()
+        .map_or_else(rayon::current_num_threads, |pool| {
+            pool.current_num_threads()
+        });
+    let chunk = chunk_size(tokens.len(), workers);
+    match pool {
+        Some(pool) => {
+            pool.in_place_scope_fifo(|scope| pipeline(scope, py, plan, tokens, chunk, consume))
         }
-    };
+        None => {
+            rayon::in_place_scope_fifo(|scope| pipeline(scope, py, plan, tokens, chunk, consume))
+        }
+    }
+}
+
+/// Spawn one verification job per chunk, then consume chunks as they finish.
+fn pipeline<'scope, 'py>(
+    scope: &rayon::ScopeFifo<'scope>,
+    py: Python<'py>,
+    plan: &'scope Plan,
+    tokens: &'scope [Option<&'scope [u8]>],
+    chunk: usize,
+    mut consume: impl FnMut(usize, Vec<Option<Accepted>>) -> PyResult<()>,
+) -> PyResult<()> {
+    let (sender, mut receiver) = mpsc::channel::<(usize, Vec<Option<Accepted>>)>();
+    for (index, piece) in tokens.chunks(chunk).enumerate() {
+        let sender = sender.clone();
+        scope.spawn_fifo(move |_| {
+            let accepted = accept_run(plan, piece);
+            // The receiver lives until every job has run, so sending cannot fail.
+            let _ = sender.send((index * chunk, accepted));
+        });
+    }
+    drop(sender);
+    let mut outcome = Ok(());
+    loop {
+        let (returned, message) = py.detach(move || {
+            let message = receiver.recv();
+            (receiver, message)
+        });
+        receiver = returned;
+        let Ok((start, accepted)) = message else {
+            return outcome; // every chunk has been delivered
+        };
+        count_accepted(&accepted);
+        if outcome.is_ok() {
+            outcome = consume(start, accepted);
+        }
+    }
+}
+
+/// `accept` over consecutive tokens, sharing one header memo.
+fn accept_run(plan: &Plan, tokens: &[Option<&[u8]>]) -> Vec<Option<Accepted>> {
+    let mut memo = None;
+    tokens
+        .iter()
+        .map(|token| token.and_then(|token| accept(plan, token, &mut memo)))
+        .collect()
+}
+
+/// Chunks small enough that the pipeline's last, unoverlapped chunk is short, and large
+/// enough that handing chunks over costs nothing measurable.
+fn chunk_size(tokens: usize, workers: usize) -> usize {
+    (tokens / (workers.max(1) * 16)).clamp(32, 512)
+}
+
+fn count_accepted(accepted: &[Option<Accepted>]) {
     let count = accepted.iter().filter(|a| a.is_some()).count();
     NATIVELY_ACCEPTED.fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
-    accepted
 }
 
 /// How many batch tokens the parallel pass has accepted so far in this process.
@@ -461,15 +569,16 @@ fn pool(threads: Option<usize>) -> Option<Arc<rayon::ThreadPool>> {
     Some(pool)
 }
 
-/// The bytes of each token that is a `str` or `bytes` (`None` for other types).
-pub fn token_bytes(tokens: &[Bound<'_, PyAny>]) -> Vec<Option<Vec<u8>>> {
+/// The bytes of each token that is a `str` or `bytes` (`None` for other types), borrowed
+/// from the token objects, which outlive the batch call.
+pub fn token_slices<'a>(tokens: &'a [Bound<'_, PyAny>]) -> Vec<Option<&'a [u8]>> {
     tokens
         .iter()
         .map(|token| {
             if let Ok(text) = token.cast::<PyString>() {
-                text.to_str().ok().map(|s| s.as_bytes().to_vec())
+                text.to_str().ok().map(str::as_bytes)
             } else {
-                token.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec())
+                token.cast::<PyBytes>().ok().map(|bytes| bytes.as_bytes())
             }
         })
         .collect()

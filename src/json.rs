@@ -105,6 +105,18 @@ pub fn load_object_sharing<'py>(
     }
 }
 
+/// A batch payload the parallel pass already found to be a plain, duplicate-free JSON object
+/// within the limits, read with value sharing and without checking it all again.
+pub fn load_accepted_object<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    match BATCH_PARSER
+        .python_parse(py, data)
+        .map(|value| value.cast_into::<PyDict>())
+    {
+        Ok(Ok(dict)) => Ok(dict),
+        _ => load_object_sharing(py, data, "payload", Sharing::KeysAndValues),
+    }
+}
+
 fn call_loads<'py>(
     py: Python<'py>,
     loads: &Bound<'py, PyAny>,

@@ -436,38 +436,38 @@ pub fn decode_batch<'py>(
         let jws = engine.jws.borrow(py);
         batch::plan(py, jws.registry.bind(py), checks, &call)?
     };
-    let accepted = match &plan {
-        Some(plan) => {
-            let bytes = batch::token_bytes(&tokens);
-            py.detach(|| batch::accept_all(plan, &bytes, threads))
+    let results = PyList::new(py, tokens.iter().map(|_| py.None()))?;
+    let Some(plan) = plan else {
+        for (index, token) in tokens.iter().enumerate() {
+            results.set_item(index, engine.decode_one(py, token, &call, complete))?;
         }
-        None => tokens.iter().map(|_| None).collect(),
+        return Ok(results);
     };
-
-    let results = PyList::empty(py);
-    for (token, accepted) in tokens.iter().zip(accepted) {
-        let native = accepted.and_then(|accepted| {
-            let payload = json::load_object_sharing(
-                py,
-                &accepted.payload,
-                "payload",
-                json::Sharing::KeysAndValues,
-            )
-            .ok()?;
-            if complete {
-                batch::complete_result(py, &accepted, payload)
-                    .ok()
-                    .map(Bound::into_any)
-            } else {
-                Some(payload.into_any())
-            }
-        });
-        let item = match native {
-            Some(item) => item,
-            None => engine.decode_one(py, token, &call, complete),
-        };
-        results.append(item)?;
-    }
+    let slices = batch::token_slices(&tokens);
+    batch::accept_streaming(py, &plan, &slices, threads, |start, chunk| {
+        for (offset, accepted) in chunk.into_iter().enumerate() {
+            let index = start + offset;
+            let Some(token) = tokens.get(index) else {
+                continue;
+            };
+            let native = accepted.and_then(|accepted| {
+                let payload = json::load_accepted_object(py, &accepted.payload).ok()?;
+                if complete {
+                    batch::complete_result(py, &accepted, payload)
+                        .ok()
+                        .map(Bound::into_any)
+                } else {
+                    Some(payload.into_any())
+                }
+            });
+            let item = match native {
+                Some(item) => item,
+                None => engine.decode_one(py, token, &call, complete),
+            };
+            results.set_item(index, item)?;
+        }
+        Ok(())
+    })?;
     Ok(results)
 }
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from itertools import islice
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 from . import _turbojwt
 from .api_jwk import PyJWK, PyJWKSet
@@ -29,6 +29,36 @@ __all__ = ["decode_batch", "decode_complete_batch", "decode_iter"]
 BatchItem = Union[dict[str, Any], Exception]
 
 
+class RevocationCheck(Protocol):
+    """What a batch needs of a denylist: which of these ids are revoked, in one round trip."""
+
+    def revoked(self, jtis: Iterable[str]) -> set[str]: ...
+
+
+def _revoke_listed(
+    results: list[BatchItem], denylist: RevocationCheck, *, complete: bool
+) -> list[BatchItem]:
+    """Replace each valid result whose ``jti`` or ``fam`` is on the denylist."""
+    from .auth.exceptions import RevokedTokenError  # the toolkit imports this module
+
+    def ids_of(item: BatchItem) -> tuple[str, ...]:
+        if isinstance(item, Exception):
+            return ()
+        claims = item["payload"] if complete else item
+        values = (claims.get("jti"), claims.get("fam"))
+        return tuple(value for value in values if isinstance(value, str))
+
+    ids = [ids_of(item) for item in results]
+    asked = {value for values in ids for value in values}
+    revoked = denylist.revoked(asked) if asked else set()
+    if not revoked:
+        return results
+    return [
+        RevokedTokenError("Token has been revoked") if revoked.intersection(values) else item
+        for item, values in zip(results, ids)
+    ]
+
+
 def decode_batch(
     tokens: Iterable[str | bytes],
     key: Any = "",
@@ -40,16 +70,21 @@ def decode_batch(
     leeway: float | timedelta = 0,
     *,
     threads: int | None = None,
+    denylist: RevocationCheck | None = None,
 ) -> list[BatchItem]:
     """``decode`` over many tokens: the claims dict or the exception, per token.
 
     ``key`` may also be a ``PyJWKSet``: each token is then checked with the key named by its
     ``kid`` header (a token whose ``kid`` the set lacks gets ``PyJWKSetError``).
     ``threads`` bounds the worker threads (default: one per core).
+    ``denylist`` (a ``turbojwt.auth`` denylist store) is asked once for the whole batch; a
+    valid token whose ``jti`` or ``fam`` (token family) it holds becomes
+    ``RevokedTokenError``.
     """
-    return _batch(
+    results = _batch(
         tokens, key, algorithms, options, audience, issuer, subject, leeway, threads, False
     )
+    return results if denylist is None else _revoke_listed(results, denylist, complete=False)
 
 
 def decode_complete_batch(
@@ -63,11 +98,13 @@ def decode_complete_batch(
     leeway: float | timedelta = 0,
     *,
     threads: int | None = None,
+    denylist: RevocationCheck | None = None,
 ) -> list[BatchItem]:
     """``decode_complete`` over many tokens (see ``decode_batch``)."""
-    return _batch(
+    results = _batch(
         tokens, key, algorithms, options, audience, issuer, subject, leeway, threads, True
     )
+    return results if denylist is None else _revoke_listed(results, denylist, complete=True)
 
 
 def decode_iter(
@@ -82,6 +119,7 @@ def decode_iter(
     *,
     chunk_size: int = 10_000,
     threads: int | None = None,
+    denylist: RevocationCheck | None = None,
 ) -> Iterator[BatchItem]:
     """``decode_batch`` over an iterable too large to hold: ``chunk_size`` tokens at a time."""
     if chunk_size < 1:
@@ -89,7 +127,16 @@ def decode_iter(
     pending = iter(tokens)
     while chunk := list(islice(pending, chunk_size)):
         yield from decode_batch(
-            chunk, key, algorithms, options, audience, issuer, subject, leeway, threads=threads
+            chunk,
+            key,
+            algorithms,
+            options,
+            audience,
+            issuer,
+            subject,
+            leeway,
+            threads=threads,
+            denylist=denylist,
         )
 
 
