@@ -33,7 +33,12 @@ _SQLITE_MAX_PARAMS = 900
 
 @runtime_checkable
 class Denylist(Protocol):
-    """A store of revoked token ids, each kept until its token would have expired."""
+    """A store of revoked token ids, each kept until its token would have expired.
+
+    A store may also say whether its calls wait on I/O with a ``blocking`` class attribute;
+    ``turbojwt.auth.fastapi.BearerAuth`` then verifies on the event loop or in the thread
+    pool accordingly (a store without it counts as blocking).
+    """
 
     def revoke(self, jti: str, expires_at: float) -> None:
         """Refuse ``jti`` until ``expires_at`` (epoch seconds). Idempotent; keeps the later time."""
@@ -69,6 +74,8 @@ class MemoryDenylist:
 
     Entries are lost when the process exits, and other processes do not see them.
     """
+
+    blocking = False  # a dict and a lock: never waits on I/O
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
@@ -156,6 +163,8 @@ class SQLiteDenylist:
     reusing its parent's. The file must live on a local filesystem: SQLite's locking is
     unreliable over network filesystems.
     """
+
+    blocking = True  # file I/O, and a busy timeout under write contention
 
     def __init__(
         self,

@@ -85,6 +85,8 @@ class RedisDenylist:
     for reads and Redis's clock for deleting keys, so the hosts' clocks should agree.
     """
 
+    blocking = True  # a network round trip
+
     def __init__(
         self,
         client_or_url: Any,
@@ -134,9 +136,7 @@ class RedisDenylist:
         values = self._client.mget([self._prefix + jti for jti in unique])
         now = self._clock()
         return {
-            jti
-            for jti, value in zip(unique, values)
-            if value is not None and _is_live(value, now)
+            jti for jti, value in zip(unique, values) if value is not None and _is_live(value, now)
         }
 
     def consume(self, jti: str, expires_at: float) -> bool:

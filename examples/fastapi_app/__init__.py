@@ -1,0 +1,1 @@
+"""An example FastAPI service authenticated with turbojwt.auth (see README.md)."""

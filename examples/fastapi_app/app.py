@@ -1,0 +1,247 @@
+"""A FastAPI service that logs users in with a password and protects routes with JWTs.
+
+Run it with ``APP_JWT_SECRET=... uvicorn examples.fastapi_app.app:app`` (see README.md).
+All configuration comes from environment variables, read by ``Settings.from_env``.
+"""
+
+# No ``from __future__ import annotations``: the route signatures below use
+# ``Annotated[..., Depends(auth)]`` with ``auth`` local to ``create_app``, and FastAPI can
+# only see it when annotations are evaluated where the function is defined.
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from pydantic import BaseModel
+from turbojwt.auth import (
+    Denylist,
+    MemoryDenylist,
+    RedisDenylist,
+    SQLiteDenylist,
+    TokenIssuer,
+    extract_bearer,
+    hmac_secret_from_env,
+)
+from turbojwt.auth.fastapi import BearerAuth
+from turbojwt.exceptions import InvalidTokenError
+
+ISSUER = "turbojwt-example"
+AUDIENCE = "turbojwt-example-api"
+BACKENDS = ("turbojwt", "pyjwt")
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret: bytes
+    denylist_url: str
+    access_ttl: float = 15 * 60
+    refresh_ttl: float = 14 * 24 * 3600
+    backend: str = "turbojwt"
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
+        """Read the ``APP_*`` variables; only ``APP_JWT_SECRET`` is required.
+
+        - ``APP_JWT_SECRET``: HS256 secret, at least 32 bytes (UTF-8).
+        - ``APP_DENYLIST_URL``: ``sqlite:///relative.db``, ``sqlite:////absolute.db``,
+          ``redis://host:port/db`` or ``memory://`` (one process only). Default: a SQLite
+          file in the system temp directory.
+        - ``APP_ACCESS_TTL`` / ``APP_REFRESH_TTL``: token lifetimes in seconds.
+        - ``APP_JWT_BACKEND``: ``turbojwt`` (default) or ``pyjwt``, the library that signs
+          and verifies, so the same app can be measured on both.
+        """
+        env = os.environ if environ is None else environ
+        backend = env.get("APP_JWT_BACKEND", "turbojwt")
+        if backend not in BACKENDS:
+            raise ValueError(f"APP_JWT_BACKEND must be one of {', '.join(BACKENDS)}")
+        return cls(
+            secret=hmac_secret_from_env("APP_JWT_SECRET", "HS256", environ=env),
+            denylist_url=env.get("APP_DENYLIST_URL") or default_denylist_url(),
+            access_ttl=float(env.get("APP_ACCESS_TTL", cls.access_ttl)),
+            refresh_ttl=float(env.get("APP_REFRESH_TTL", cls.refresh_ttl)),
+            backend=backend,
+        )
+
+
+def default_denylist_url() -> str:
+    directory = Path(tempfile.gettempdir()) / "turbojwt-example"
+    directory.mkdir(exist_ok=True)
+    return f"sqlite:///{directory / 'denylist.sqlite3'}"
+
+
+def open_denylist(url: str) -> Denylist:
+    if url.startswith("sqlite:///"):
+        # SQLAlchemy's convention: three slashes, then the path (a fourth makes it absolute).
+        return SQLiteDenylist(url.removeprefix("sqlite:///"))
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisDenylist(url)  # needs the redis package: turbojwt[redis]
+    if url == "memory://":
+        return MemoryDenylist()
+    raise ValueError(f"Unsupported denylist URL: {url!r}")
+
+
+def jwt_backend(name: str) -> Any:
+    """The module that encodes and decodes: None selects turbojwt itself."""
+    if name == "pyjwt":
+        import jwt
+
+        return jwt
+    return None
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def hash_password(password: str, salt: bytes) -> bytes:
+    # 16 MiB and tens of milliseconds per hash, so a stolen table is slow to attack.
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    salt: bytes
+    password_hash: bytes
+    scopes: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+class UserStore:
+    """An in-memory user table; passwords are kept only as salted scrypt hashes."""
+
+    def __init__(self) -> None:
+        self._users: dict[str, User] = {}
+        # Unknown usernames are checked against this, so they take as long as known ones.
+        self._decoy = User("", salt=secrets.token_bytes(16), password_hash=bytes(32))
+
+    def add(
+        self,
+        username: str,
+        password: str,
+        *,
+        scopes: Iterable[str] = (),
+        roles: Iterable[str] = (),
+    ) -> None:
+        salt = secrets.token_bytes(16)
+        self._users[username] = User(
+            username, salt, hash_password(password, salt), tuple(scopes), tuple(roles)
+        )
+
+    def authenticate(self, username: str, password: str) -> Optional[User]:
+        user = self._users.get(username, self._decoy)
+        candidate = hash_password(password, user.salt)
+        if hmac.compare_digest(candidate, user.password_hash) and user is not self._decoy:
+            return user
+        return None
+
+
+def demo_users() -> UserStore:
+    users = UserStore()
+    users.add("alice", "wonderland", scopes=["profile:read"])
+    users.add(
+        "root",
+        "correct horse battery staple",
+        scopes=["profile:read", "admin:read"],
+        roles=["admin"],
+    )
+    return users
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+
+class LoginRequest(BaseModel):
+    username: str
+    password: str
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str
+
+
+def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] = None) -> FastAPI:
+    settings = Settings.from_env() if settings is None else settings
+    users = demo_users() if users is None else users
+    denylist = open_denylist(settings.denylist_url)
+    issuer = TokenIssuer(
+        settings.secret,
+        "HS256",
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        access_ttl=settings.access_ttl,
+        refresh_ttl=settings.refresh_ttl,
+        denylist=denylist,
+        backend=jwt_backend(settings.backend),
+    )
+    auth = BearerAuth(issuer)
+    require_admin = auth.require(scopes=["admin:read"], roles=["admin"])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        denylist.close()
+
+    app = FastAPI(title="turbojwt example", lifespan=lifespan)
+
+    # /health, /me and /admin do no blocking work, so they are ``async`` and run on the event
+    # loop. Password hashing and denylist I/O (login, refresh, logout, and the ``auth``
+    # dependency itself) are plain functions, which FastAPI runs in its thread pool.
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "backend": settings.backend}
+
+    @app.post("/login")
+    def login(body: LoginRequest) -> dict[str, Any]:
+        user = users.authenticate(body.username, body.password)
+        if user is None:
+            raise HTTPException(401, detail="Invalid username or password")
+        pair = issuer.issue(user.username, scopes=user.scopes, roles=user.roles)
+        return pair.as_dict()
+
+    @app.get("/me")
+    async def me(claims: Annotated[dict[str, Any], Depends(auth)]) -> dict[str, Any]:
+        return claims
+
+    @app.get("/admin")
+    async def admin(claims: Annotated[dict[str, Any], Depends(require_admin)]) -> dict[str, Any]:
+        return {"message": f"Hello, administrator {claims['sub']}"}
+
+    @app.post("/refresh")
+    def refresh(body: RefreshRequest) -> dict[str, Any]:
+        try:
+            return issuer.refresh(body.refresh_token).as_dict()
+        except InvalidTokenError as exc:
+            raise HTTPException(401, detail=str(exc)) from exc
+
+    @app.post("/logout", status_code=204)
+    def logout(
+        body: RefreshRequest,
+        request: Request,
+        _claims: Annotated[dict[str, Any], Depends(auth)],
+    ) -> Response:
+        # ``auth`` has vouched for the access token; logout revokes it with the family.
+        access_token = extract_bearer(request.headers.get("Authorization"))
+        try:
+            issuer.logout(body.refresh_token, access_token)
+        except InvalidTokenError as exc:
+            raise HTTPException(401, detail=str(exc)) from exc
+        return Response(status_code=204)
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # ``uvicorn examples.fastapi_app.app:app`` looks ``app`` up after the import. Building it
+    # on that first access lets tests import this module without the environment set.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
