@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import pytest
 from _target import SECRET, compare, describe_class, forge, ref, same_value, sign
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 
@@ -656,6 +656,8 @@ def test_decode_mutated_token(
     as_bytes: bool,
     entry: str,
 ) -> None:
+    # PyJWT refuses to encode a non-string iss, and this test needs a token to mutate.
+    assume(isinstance(payload.get("iss", ""), str))
     key = None if algorithm is None else SECRET
     text: str = ref.encode(payload, key, algorithm=algorithm, headers=headers)
     for mutation in mutations:
