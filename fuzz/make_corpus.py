@@ -1,8 +1,12 @@
 """Write the seed corpora of the fuzz targets from the key fixtures in tests/vectors/keys.
 
 The seeds are committed; rerun this (with `cryptography` installed) after the fixtures change:
-``python fuzz/make_corpus.py``. The verify seeds use the layout `VerifyCase::parse` reads:
+``python fuzz/make_corpus.py [TARGET...]`` (default: every target). The verify seeds use the
+layout `VerifyCase::parse` reads:
 ``[key index][algorithm index][message length, u16 LE][message][signature]``.
+The token seeds use the layout of `TokenCase::parse` (fuzz/src/token.rs):
+``[secret][now][leeway][audience][issuer][mutation][argument, u16 LE][header length, u16 LE]
+[header JSON][payload JSON]``; the bearer seeds are header values.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import base64
 import shutil
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +104,127 @@ def verify_seeds() -> None:
             (directory / f"{index}-{Path(name).stem}-{algorithm}").write_bytes(seed)
 
 
-def main() -> None:
+# Indices into the choice tables of fuzz/src/token.rs.
+NOW_1_7E9, LEEWAY_0, LEEWAY_HALF, LEEWAY_MINUS_10 = 0, 0, 1, 4
+AUDIENCE_API, AUDIENCE_CAFE, ISSUER_ISSUER = 1, 4, 1
+SECRET_EMPTY, SECRET_LONG = 2, 3
+FLIP, PAD, TRUNCATE, SWAP, INSERT, RAW = 1, 2, 3, 4, 5, 6
+RESIGN = 0x80
+HS256 = b'{"alg":"HS256","typ":"JWT"}'
+JWT_IO = (
+    b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0"
+    b"IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+
+def token_seed(
+    header: bytes,
+    payload: bytes,
+    *,
+    secret: int = 0,
+    now: int = NOW_1_7E9,
+    leeway: int = LEEWAY_0,
+    audience: int = 0,
+    issuer: int = 0,
+    mutation: int = 0,
+    argument: int = 0,
+) -> bytes:
+    choices = bytes([secret, now, leeway, audience, issuer, mutation])
+    return choices + struct.pack("<HH", argument, len(header)) + header + payload
+
+
+def token_seeds() -> None:
+    directory = reset("token")
+    deep = b'{"exp":1800000000,"a":' + b"[" * 63 + b"]" * 63 + b"}"
+    too_deep = b'{"exp":1800000000,"a":' + b"[" * 64 + b"]" * 64 + b"}"
+    seeds = {
+        "plain": token_seed(HS256, b'{"sub":"1234567890","name":"John Doe","iat":1516239022}'),
+        "all-claims": token_seed(
+            HS256,
+            b'{"iss":"issuer","aud":"api","sub":"alice","jti":"id-1",'
+            b'"iat":1699999990,"nbf":1699999990,"exp":1700000100}',
+            audience=AUDIENCE_API,
+            issuer=ISSUER_ISSUER,
+        ),
+        "aud-list-float-exp": token_seed(
+            HS256, b'{"aud":["other","api"],"exp":1700000000.9}', audience=AUDIENCE_API
+        ),
+        "float-exp-leeway": token_seed(
+            HS256, b'{"exp":1700000000.9,"nbf":1700000000}', leeway=LEEWAY_HALF
+        ),
+        "negative-leeway": token_seed(
+            HS256, b'{"exp":1700000005,"iat":1699999990}', leeway=LEEWAY_MINUS_10
+        ),
+        "kid": token_seed(b'{"alg":"HS256","kid":"key-1"}', b'{"exp":1800000000}'),
+        "kid-not-str": token_seed(b'{"alg":"HS256","kid":1}', b"{}"),
+        "crit": token_seed(b'{"alg":"HS256","crit":["exp"],"exp":1}', b"{}"),
+        "b64-false": token_seed(b'{"alg":"HS256","b64":false}', b"{}"),
+        "duplicate-exp": token_seed(HS256, b'{"exp":1,"exp":1800000000}'),
+        "duplicate-alg": token_seed(b'{"alg":"none","alg":"HS256"}', b"{}"),
+        "non-finite": token_seed(HS256, b'{"exp":NaN,"aud":Infinity,"x":-Infinity}'),
+        "huge-numbers": token_seed(
+            HS256, b'{"exp":123456789012345678901234567890,"nbf":-1e400,"iat":1e-400}'
+        ),
+        "unicode-aud": token_seed(
+            HS256, '{"aud":"caf\\u00e9","sub":"café"}'.encode(), audience=AUDIENCE_CAFE
+        ),
+        "depth-64": token_seed(HS256, deep),
+        "depth-65": token_seed(HS256, too_deep),
+        "empty-secret": token_seed(HS256, b"{}", secret=SECRET_EMPTY),
+        "long-secret": token_seed(HS256, b'{"jti":"x"}', secret=SECRET_LONG),
+        # 17 bytes encode to 23 characters: one "=" makes a multiple of four, as ALB tokens do.
+        "padded-header": token_seed(b'{"alg": "HS256" }', b"{}", mutation=PAD | RESIGN),
+        "flip-signature": token_seed(HS256, b"{}", mutation=FLIP, argument=60),
+        "truncate": token_seed(HS256, b'{"sub":"a"}', mutation=TRUNCATE, argument=50),
+        "swap": token_seed(b'{"alg":"HS256"}', b'{"alg":"HS256"}', mutation=SWAP | RESIGN),
+        "insert-dot": token_seed(HS256, b"{}", mutation=INSERT | RESIGN, argument=10),
+        "raw-jwt-io": token_seed(b"", JWT_IO, mutation=RAW),
+    }
+    for name, seed in seeds.items():
+        (directory / name).write_bytes(seed)
+
+
+BEARER_SEEDS = {
+    "plain": b"Bearer abc",
+    "jwt": b"Bearer " + JWT_IO,
+    "ows-and-case": b" \tBEARER   a.b-c_d~e+f/g== \t",
+    "basic": b"Basic dXNlcjpwYXNzd29yZA==",
+    "tab-separator": b"Bearer\tabc",
+    "two-tokens": b"Bearer a b",
+    "only-padding": b"Bearer ===",
+    "no-token": b"bearer   ",
+    "latin-1": b"Bearer caf\xe9",
+    "utf-8": "Bearer café".encode(),
+    "nbsp": "Bearer\u00a0abc".encode(),
+}
+
+
+def bearer_seeds() -> None:
+    directory = reset("bearer")
+    for name, seed in BEARER_SEEDS.items():
+        (directory / name).write_bytes(seed)
+
+
+def key_pem_seeds() -> None:
     copy_fixtures("key_pem", "*.pem")
     shutil.copy(KEYS_DIR / "rsa2048.openssh.priv", CORPUS_DIR / "key_pem")
-    der_seeds()
-    copy_fixtures("key_openssh", "*.ssh.pub")
-    copy_fixtures("key_jwk", "*.jwk.json")
-    verify_seeds()
+
+
+TARGETS = {
+    "key_pem": key_pem_seeds,
+    "key_der": der_seeds,
+    "key_openssh": lambda: copy_fixtures("key_openssh", "*.ssh.pub"),
+    "key_jwk": lambda: copy_fixtures("key_jwk", "*.jwk.json"),
+    "verify": verify_seeds,
+    "token": token_seeds,
+    "bearer": bearer_seeds,
+}
+
+
+def main(targets: list[str]) -> None:
+    for target in targets or TARGETS:
+        TARGETS[target]()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

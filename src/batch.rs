@@ -21,7 +21,7 @@ use crate::asym_keys::{self, Use};
 use crate::base64url;
 use crate::claims::{cmp_i64_f64, ClaimChecks, Leeway};
 use crate::crypto::{Algorithm, AsymmetricKey};
-use crate::hmac_keys::{prepared_key, PreparedHmacKey};
+use crate::hmac_keys::{prepared_key, HmacHash, PreparedHmacKey};
 use crate::json;
 use crate::jws;
 use crate::limits;
@@ -81,6 +81,37 @@ pub struct Plan {
     subject: Option<String>,
     leeway: f64,
     now: f64,
+}
+
+impl Plan {
+    /// An HS256 plan with PyJWT's default options (every claim verified, `strict_aud` off,
+    /// nothing required, no `subject`), built without Python: for [`crate::fuzzing`].
+    pub(crate) fn hs256_for_fuzzing(
+        secret: &[u8],
+        now: f64,
+        leeway: f64,
+        audience: Option<&str>,
+        issuer: Option<&str>,
+    ) -> Plan {
+        let key = PreparedHmacKey::new_unvetted(HmacHash::Sha256, secret);
+        Plan {
+            verifiers: vec![("HS256".to_owned(), Verifier::Hmac(Arc::new(key)))],
+            verify_iat: true,
+            verify_nbf: true,
+            verify_exp: true,
+            verify_iss: true,
+            verify_aud: true,
+            verify_sub: true,
+            verify_jti: true,
+            strict_aud: false,
+            require: Vec::new(),
+            audience: audience.map(|one| Expected::One(one.to_owned())),
+            issuer: issuer.map(|one| Expected::One(one.to_owned())),
+            subject: None,
+            leeway,
+            now,
+        }
+    }
 }
 
 /// What the parallel pass keeps of an accepted token.

@@ -70,6 +70,16 @@ pub struct PreparedHmacKey {
 }
 
 impl PreparedHmacKey {
+    /// A key straight from `secret`, without PyJWT's vetting or the cache: for the pure-Rust
+    /// entry points of [`crate::fuzzing`], which have no interpreter to vet with.
+    pub(crate) fn new_unvetted(hash: HmacHash, secret: &[u8]) -> Self {
+        PreparedHmacKey {
+            key: hmac::Key::new(hash.algorithm(), secret),
+            secret_len: secret.len(),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
     pub fn sign(&self, message: &[u8]) -> hmac::Tag {
         hmac::sign(&self.key, message)
     }

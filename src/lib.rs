@@ -8,6 +8,7 @@
 //! - [`claims`]: the registered-claim checks (exp, nbf, iat, iss, aud, sub, jti, require)
 //! - [`jws`] / [`jwt`]: the decode and encode pipelines behind `PyJWS` and `PyJWT`
 //! - [`errors`]: raising PyJWT's exception classes; [`py_refs`]: Python objects looked up once
+//! - [`fuzzing`]: pure-Rust entry points of the token path for the fuzz targets (no Python needed)
 
 mod algorithms;
 mod args;
@@ -18,6 +19,7 @@ mod bearer;
 mod claims;
 pub mod crypto;
 mod errors;
+pub mod fuzzing;
 mod header_cache;
 mod hmac_keys;
 mod json;

@@ -5,10 +5,17 @@
 //! arbitrary signatures, a private key signs what its public half verifies, and its JWK
 //! components load back into the same key.
 //!
+//! The token path's checks live in [`token`] (the batch pass's `accept`, against the
+//! independent `hmac_reference` and `pyjwt_reference`) and [`bearer`] (the header parser).
+//!
 //! A broken expectation panics: that is how a fuzz target reports a finding.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod bearer;
+mod hmac_reference;
+mod pyjwt_reference;
 mod rsa_reference;
+pub mod token;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -1,0 +1,126 @@
+//! Pure-Rust entry points of the token path, for the fuzz targets in `fuzz/`.
+//!
+//! Everything here runs without a Python interpreter: the batch pass's `accept` (base64url,
+//! JSON, header, HMAC and claim checks), the segment decoder, the `Bearer` header parser and
+//! the JSON depth check. The Python-facing functions wrap these same pieces.
+
+use crate::base64url;
+use crate::batch::{self, Plan};
+use crate::bearer;
+use crate::limits;
+
+/// The three decoded parts of a token `accept_hs256` accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedToken {
+    pub header: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Whether the batch pass accepts `token` as an HS256 token under `secret`, with PyJWT's
+/// default decode options, `now` as the current time and the given `leeway`, `audience`
+/// and `issuer`. `None` means "not certainly valid", not necessarily "invalid".
+///
+/// The token is checked twice with one header memo, as consecutive batch tokens are: the
+/// second check takes the memoised header and must reach the same verdict (a disagreement
+/// panics, which is how a fuzz target reports it).
+#[must_use]
+pub fn accept_hs256(
+    token: &[u8],
+    secret: &[u8],
+    now: f64,
+    leeway: f64,
+    audience: Option<&str>,
+    issuer: Option<&str>,
+) -> Option<AcceptedToken> {
+    let plan = Plan::hs256_for_fuzzing(secret, now, leeway, audience, issuer);
+    let mut memo = None;
+    let first = batch::accept(&plan, token, &mut memo).map(into_token);
+    let again = batch::accept(&plan, token, &mut memo).map(into_token);
+    assert_eq!(first, again, "the header memo changed the verdict");
+    first
+}
+
+fn into_token(accepted: batch::Accepted) -> AcceptedToken {
+    AcceptedToken {
+        header: accepted.header,
+        payload: accepted.payload,
+        signature: accepted.signature,
+    }
+}
+
+/// One compact-JWS segment decoded under PyJWT's rules, or `None` where PyJWT raises.
+#[must_use]
+pub fn base64url_decode(segment: &[u8]) -> Option<Vec<u8>> {
+    base64url::decode(segment).ok()
+}
+
+/// The token of an `Authorization: Bearer <token>` header value, or `None` if it has none.
+#[must_use]
+pub fn parse_bearer(value: &[u8]) -> Option<&[u8]> {
+    bearer::parse(value).ok()
+}
+
+/// Whether `json` nests deeper than the process-wide depth limit (default 64).
+#[must_use]
+pub fn json_too_deep(json: &[u8]) -> bool {
+    limits::too_deep(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// jwt.io's example token, HS256 under `your-256-bit-secret`, payload
+    /// `{"sub":"1234567890","name":"John Doe","iat":1516239022}`.
+    const TOKEN: &[u8] = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+        eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.\
+        SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    const SECRET: &[u8] = b"your-256-bit-secret";
+    const NOW: f64 = 1_700_000_000.0;
+
+    #[test]
+    fn accepts_a_valid_token_and_returns_its_parts() {
+        let accepted = accept_hs256(TOKEN, SECRET, NOW, 0.0, None, None);
+        assert!(accepted.is_some_and(|token| {
+            token.header == br#"{"alg":"HS256","typ":"JWT"}"#
+                && token.payload.starts_with(br#"{"sub":"1234567890""#)
+                && token.signature.len() == 32
+        }));
+    }
+
+    #[test]
+    fn refuses_what_would_not_verify_or_validate() {
+        assert_eq!(
+            accept_hs256(TOKEN, b"another secret", NOW, 0.0, None, None),
+            None
+        );
+        // `iat` is in the future at 0.
+        assert_eq!(accept_hs256(TOKEN, SECRET, 0.0, 0.0, None, None), None);
+        // An expected audience with no `aud` claim, an expected issuer with no `iss`.
+        assert_eq!(
+            accept_hs256(TOKEN, SECRET, NOW, 0.0, Some("api"), None),
+            None
+        );
+        assert_eq!(
+            accept_hs256(TOKEN, SECRET, NOW, 0.0, None, Some("me")),
+            None
+        );
+        let mut tampered = TOKEN.to_vec();
+        if let Some(last) = tampered.last_mut() {
+            *last = b'd';
+        }
+        assert_eq!(accept_hs256(&tampered, SECRET, NOW, 0.0, None, None), None);
+    }
+
+    #[test]
+    fn wraps_the_segment_bearer_and_depth_helpers() {
+        assert_eq!(base64url_decode(b"e30="), Some(b"{}".to_vec()));
+        assert_eq!(base64url_decode(b"e30=="), None);
+        assert_eq!(parse_bearer(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(parse_bearer(b"Basic abc"), None);
+        let nested = |depth: usize| [vec![b'['; depth], vec![b']'; depth]].concat();
+        assert!(json_too_deep(&nested(65)));
+        assert!(!json_too_deep(&nested(64)));
+    }
+}
