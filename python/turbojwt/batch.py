@@ -35,10 +35,13 @@ class RevocationCheck(Protocol):
     def revoked(self, jtis: Iterable[str]) -> set[str]: ...
 
 
-def _revoke_listed(
+def revoke_listed(
     results: list[BatchItem], denylist: RevocationCheck, *, complete: bool
 ) -> list[BatchItem]:
-    """Replace each valid result whose ``jti`` or ``fam`` is on the denylist."""
+    """Replace each valid result whose ``jti`` or ``fam`` is on the denylist.
+
+    One ``revoked()`` question for the whole list; also used by ``TokenIssuer``.
+    """
     from .auth.exceptions import RevokedTokenError  # the toolkit imports this module
 
     def ids_of(item: BatchItem) -> tuple[str, ...]:
@@ -84,7 +87,7 @@ def decode_batch(
     results = _batch(
         tokens, key, algorithms, options, audience, issuer, subject, leeway, threads, False
     )
-    return results if denylist is None else _revoke_listed(results, denylist, complete=False)
+    return results if denylist is None else revoke_listed(results, denylist, complete=False)
 
 
 def decode_complete_batch(
@@ -104,7 +107,7 @@ def decode_complete_batch(
     results = _batch(
         tokens, key, algorithms, options, audience, issuer, subject, leeway, threads, True
     )
-    return results if denylist is None else _revoke_listed(results, denylist, complete=True)
+    return results if denylist is None else revoke_listed(results, denylist, complete=True)
 
 
 def decode_iter(

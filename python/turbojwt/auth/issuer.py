@@ -25,12 +25,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import exceptions as _exceptions
 from ..api_jws import get_unverified_header
 from ..api_jwt import decode, encode
-from ..batch import decode_batch
+from ..batch import BatchItem, decode_batch, revoke_listed
 from ..exceptions import (
     ExpiredSignatureError,
     InvalidTokenError,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["TokenIssuer", "TokenPair"]
 
 #: One element of a batch result: the claims, or the exception verifying the token raised.
-BatchResult = Union[dict[str, Any], Exception]
+BatchResult = BatchItem
 
 #: Claims the issuer writes itself; custom claims may not set them.
 RESERVED_CLAIMS = frozenset(("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "token_use", "fam"))
@@ -289,7 +289,7 @@ class TokenIssuer:
             if isinstance(result, dict) and result["token_use"] != "access":
                 results[index] = TokenTypeError(expected)
         if self.denylist is not None:
-            self._mark_revoked(results, self.denylist)
+            results = revoke_listed(results, self.denylist, complete=False)
         if scopes or roles:
             for index, result in enumerate(results):
                 if isinstance(result, dict):
@@ -380,23 +380,6 @@ class TokenIssuer:
             return self._verified(token, _ACCESS, self._options)
         except PyJWTError as error:
             return error
-
-    def _mark_revoked(self, results: list[BatchResult], denylist: Denylist) -> None:
-        ids: set[str] = set()
-        for result in results:
-            if isinstance(result, dict):
-                ids.add(result["jti"])
-                family = result.get("fam")
-                if isinstance(family, str):
-                    ids.add(family)
-        revoked = denylist.revoked(ids) if ids else set()
-        if not revoked:
-            return
-        for index, result in enumerate(results):
-            if isinstance(result, dict) and (
-                result["jti"] in revoked or result.get("fam") in revoked
-            ):
-                results[index] = RevokedTokenError("Token has been revoked")
 
     # --- rotating and revoking -------------------------------------------------------------
 
