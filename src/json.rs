@@ -48,10 +48,16 @@ pub enum Sharing {
 
 /// Whether `json.loads(data)` would decode `data` as plain UTF-8 with no digit-limit error.
 pub fn native_parse_is_exact(data: &[u8]) -> bool {
+    is_utf8_text(data) && within_digit_limit(data)
+}
+
+/// Whether `json.loads` reads `data` as UTF-8 text: no UTF-16/32 sniffing, valid UTF-8.
+fn is_utf8_text(data: &[u8]) -> bool {
     let sniffs_utf16_or_32 = data.first() == Some(&0) || data.get(1) == Some(&0);
-    if sniffs_utf16_or_32 || std::str::from_utf8(data).is_err() {
-        return false;
-    }
+    !sniffs_utf16_or_32 && std::str::from_utf8(data).is_ok()
+}
+
+fn within_digit_limit(data: &[u8]) -> bool {
     data.len() <= INT_MAX_STR_DIGITS || longest_digit_run(data) <= INT_MAX_STR_DIGITS
 }
 
@@ -82,15 +88,21 @@ pub fn load_object_sharing<'py>(
     what: &str,
     sharing: Sharing,
 ) -> PyResult<Bound<'py, PyDict>> {
-    crate::limits::check_json_depth(py, data, what)?;
+    // The depth limit applies to JSON text: bytes `json.loads` cannot read as UTF-8 get its
+    // own error (or, for UTF-16/32, its own decoding and recursion limit), as in PyJWT.
+    let utf8_text = is_utf8_text(data);
+    if utf8_text {
+        crate::limits::check_json_depth(py, data, what)?;
+    }
     let parser = match sharing {
         Sharing::Keys => &PARSER,
         Sharing::KeysAndValues => &BATCH_PARSER,
     };
     let refs = refs(py)?;
+    let native = utf8_text && within_digit_limit(data);
     let value = match refs.current_json_loads(py)? {
         Some(patched) => call_loads(py, &patched, data, what)?,
-        None => match native_parse_is_exact(data).then(|| parser.python_parse(py, data)) {
+        None => match native.then(|| parser.python_parse(py, data)) {
             Some(Ok(value)) => value,
             _ => call_loads(py, refs.json_loads.bind(py), data, what)?,
         },

@@ -293,6 +293,23 @@ def test_depth_limit_is_configurable(limit: int) -> None:
     assert refusal(lambda: decode(deep_header)) == too_deep("header", limit)
 
 
+@pytest.mark.parametrize("what", ["header", "payload"])
+def test_bytes_that_are_not_utf8_get_pythons_error_before_the_depth_limit(what: str) -> None:
+    """Depth is a property of JSON text: undecodable bytes get json.loads' own message."""
+    import jwt as pyjwt
+
+    deep_and_broken = b"[" * (DEFAULT_DEPTH + 10) + b"\xf3\xa3O"
+    if what == "header":
+        token = forge(deep_and_broken, b'{"sub":"x"}')
+    else:
+        token = forge(b'{"alg":"HS256"}', deep_and_broken)
+    with pytest.raises(pyjwt.DecodeError) as expected:
+        pyjwt.decode(token, SECRET, algorithms=["HS256"])
+    message = refusal(lambda: decode(token))
+    assert message == str(expected.value)
+    assert "utf-8" in message
+
+
 @pytest.mark.parametrize(
     "document",
     [b"[" * 100_000, b'{"a":' * 30_000, b"[" * 65 + b"]" * 65],
