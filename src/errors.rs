@@ -105,6 +105,7 @@ pub fn fail<T>(py: Python<'_>, exc: Exc, message: impl Into<String>) -> PyResult
 struct Classes {
     exceptions: Vec<Py<PyType>>,
     insecure_key_length: Py<PyType>,
+    token_limit: Py<PyType>,
     removed_in_pyjwt3: Py<PyType>,
 }
 
@@ -132,15 +133,21 @@ fn load_classes(py: Python<'_>) -> PyResult<Classes> {
             .getattr("RemovedInPyjwt3Warning")?
             .cast_into::<PyType>()?
             .unbind(),
+        token_limit: warnings
+            .getattr("TokenLimitWarning")?
+            .cast_into::<PyType>()?
+            .unbind(),
     })
 }
 
-/// The warnings PyJWT emits (and no others).
+/// The warnings PyJWT emits, and turbojwt's one of its own (`TokenLimit`).
 #[derive(Clone, Copy)]
 pub enum Warn {
     InsecureKeyLength,
     RemovedInPyjwt3,
     Deprecation,
+    /// `encode` produced a token that `decode` would refuse under the current limits.
+    TokenLimit,
 }
 
 /// Emit a warning attributed to the Python code that called into the core.
@@ -150,6 +157,7 @@ pub fn warn(py: Python<'_>, kind: Warn, message: &str) -> PyResult<()> {
         Warn::InsecureKeyLength => classes.insecure_key_length.bind(py).clone(),
         Warn::RemovedInPyjwt3 => classes.removed_in_pyjwt3.bind(py).clone(),
         Warn::Deprecation => py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+        Warn::TokenLimit => classes.token_limit.bind(py).clone(),
     };
     PyErr::warn(
         py,

@@ -505,11 +505,41 @@ pub fn encode<'py>(
     }
     token.push(b'.');
     base64url::encode_into(&signature, &mut token);
+    warn_if_over_limits(py, &token, &header_json, payload)?;
     // Only base64url characters and dots: always valid UTF-8.
     Ok(PyString::new(
         py,
         std::str::from_utf8(&token).unwrap_or_default(),
     ))
+}
+
+/// Warn when `decode` would refuse the token `encode` just made: the limits are turbojwt's,
+/// so a token PyJWT would accept must not fail silently on the way back.
+fn warn_if_over_limits(
+    py: Python<'_>,
+    token: &[u8],
+    header_json: &[u8],
+    payload_json: &[u8],
+) -> PyResult<()> {
+    let reason = if limits::token_too_long(token.len()) {
+        format!(
+            "the token is {} bytes long, over the limit of {} bytes",
+            token.len(),
+            limits::max_token_bytes()
+        )
+    } else if limits::too_deep(header_json) || limits::too_deep(payload_json) {
+        format!(
+            "its JSON nests deeper than the limit of {} levels",
+            limits::max_json_depth()
+        )
+    } else {
+        return Ok(());
+    };
+    warn(
+        py,
+        Warn::TokenLimit,
+        &format!("turbojwt.decode will refuse this token: {reason}; see turbojwt.set_limits()"),
+    )
 }
 
 /// The header of the common call (no `headers`, attached payload, stdlib JSON, str `typ` and

@@ -56,4 +56,10 @@ mod _turbojwt {
     use crate::limits::{get_limits, set_limits};
     #[pymodule_export]
     use crate::native_key::NativeKey;
+
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        crate::limits::init_default_depth(m.py());
+        Ok(())
+    }
 }

@@ -15,18 +15,53 @@ use crate::errors::{fail, Exc};
 
 /// 256 KiB: real tokens are a few hundred bytes to a few kilobytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 256 * 1024;
-/// Claims are flat or a few levels deep; 64 is also where the JSON writer hands over.
-pub const DEFAULT_MAX_JSON_DEPTH: usize = 64;
 
 static MAX_TOKEN_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_TOKEN_BYTES);
-static MAX_JSON_DEPTH: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_JSON_DEPTH);
+/// "No depth limit", as Python sees it: `sys.maxsize`.
+pub const NO_DEPTH_LIMIT: usize = isize::MAX.unsigned_abs();
+/// The depth limit without an interpreter (the fuzz targets): CPython 3.11's default.
+pub const UNINITIALISED_DEPTH: usize = 1000;
+/// The depth limit; 0 until the module knows its interpreter (see [`init_default_depth`]).
+static MAX_JSON_DEPTH: AtomicUsize = AtomicUsize::new(0);
 
 pub fn max_token_bytes() -> usize {
     MAX_TOKEN_BYTES.load(Ordering::Relaxed)
 }
 
 pub fn max_json_depth() -> usize {
-    MAX_JSON_DEPTH.load(Ordering::Relaxed)
+    match MAX_JSON_DEPTH.load(Ordering::Relaxed) {
+        0 => UNINITIALISED_DEPTH,
+        depth => depth,
+    }
+}
+
+/// The default depth: the deepest document the interpreter's own `json.loads` can parse with
+/// Python's default recursion limit, so the default refuses nothing PyJWT accepts. CPython
+/// 3.11 and older bound the JSON scanner by the recursion limit (read at import, 1000 by
+/// default); 3.12 by a C recursion limit of 1500; 3.13 by one of 10,000. 3.14 and newer
+/// measure the C stack instead, so no fixed depth is safe to refuse there: the length limit
+/// bounds the nesting alone.
+pub fn default_json_depth(py: Python<'_>) -> usize {
+    let version = py.version_info();
+    if (version.major, version.minor) <= (3, 11) {
+        let recursion_limit = py
+            .import("sys")
+            .and_then(|sys| sys.getattr("getrecursionlimit")?.call0()?.extract::<usize>())
+            .unwrap_or(1000);
+        recursion_limit.max(1000)
+    } else if (version.major, version.minor) == (3, 12) {
+        1500
+    } else if (version.major, version.minor) == (3, 13) {
+        10_000
+    } else {
+        NO_DEPTH_LIMIT
+    }
+}
+
+/// Set the default depth once the module is loaded (an explicit `set_limits` wins).
+pub fn init_default_depth(py: Python<'_>) {
+    let depth = default_json_depth(py);
+    let _ = MAX_JSON_DEPTH.compare_exchange(0, depth, Ordering::Relaxed, Ordering::Relaxed);
 }
 
 /// Whether a compact token of `len` bytes is over the length limit.

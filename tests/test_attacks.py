@@ -150,7 +150,8 @@ TOO_LONG = "Invalid token: longer than 262144 bytes"
 
 
 def too_deep(what: str) -> str:
-    return f"Invalid {what} string: nesting deeper than 64 levels"
+    depth = tj.get_limits().max_json_depth if hasattr(tj, "get_limits") else 0
+    return f"Invalid {what} string: nesting deeper than {depth} levels"
 
 
 # --- forging asymmetric signatures ---------------------------------------------------------

@@ -105,6 +105,7 @@ def tight_limits() -> Iterable[None]:
         )
 
 
+@pytest.mark.filterwarnings("ignore::turbojwt.warnings.TokenLimitWarning")
 def test_limits_apply_to_batches_as_to_decode(tight_limits: None) -> None:
     deep = token(1, extra={"a": {"b": {"c": 1}}})  # depth 4 in the payload
     long = token(2, padding="x" * 400)

@@ -12,6 +12,7 @@ import hmac
 import json
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -22,7 +23,32 @@ from turbojwt.limits import Limits, get_limits, set_limits
 
 SECRET = "limits-secret-0123456789-0123456789-xyz"
 DEFAULT_BYTES = 256 * 1024
-DEFAULT_DEPTH = 64
+
+
+def interpreter_json_depth() -> int:
+    """The deepest JSON the interpreter's own ``json.loads`` can parse by default."""
+    if sys.version_info < (3, 12):
+        return max(1000, sys.getrecursionlimit())
+    if sys.version_info < (3, 13):
+        return 1500
+    if sys.version_info < (3, 14):
+        return 10_000
+    return sys.maxsize  # 3.14+ guards the C stack itself: only the length limit applies
+
+
+DEFAULT_DEPTH = interpreter_json_depth()
+has_default_depth = pytest.mark.skipif(
+    DEFAULT_DEPTH == sys.maxsize, reason="no default depth limit on this interpreter"
+)
+
+
+#: The explicit limit the tests of the depth mechanics set (the default is far deeper).
+LIMIT = 64
+
+
+@pytest.fixture
+def depth_limit() -> None:
+    set_limits(max_json_depth=LIMIT)
 
 
 @pytest.fixture(autouse=True)
@@ -265,6 +291,7 @@ def test_depth_helpers_build_what_they_say() -> None:
         assert depth(json.loads(payload_of_depth(levels))) == levels
 
 
+@has_default_depth
 @pytest.mark.parametrize("what", ["header", "payload"])
 def test_depth_boundary_at_the_default(what: str) -> None:
     def token(depth: int) -> str:
@@ -272,12 +299,43 @@ def test_depth_boundary_at_the_default(what: str) -> None:
             return forge(header_of_depth(depth), b'{"sub":"x"}')
         return forge(b'{"alg":"HS256"}', payload_of_depth(depth))
 
-    assert decode(token(DEFAULT_DEPTH))["sub"] == "x"
     assert refusal(lambda: decode(token(DEFAULT_DEPTH + 1))) == too_deep(what)
     if what == "header":
-        assert turbojwt.get_unverified_header(token(DEFAULT_DEPTH))["alg"] == "HS256"
         error = refusal(lambda: turbojwt.get_unverified_header(token(DEFAULT_DEPTH + 1)))
         assert error == too_deep("header")
+
+
+@pytest.mark.parametrize("what", ["header", "payload"])
+@pytest.mark.parametrize("levels", [65, 200, 201, 500, 900])
+def test_the_default_refuses_nothing_pyjwt_accepts(what: str, levels: int) -> None:
+    """Every depth Python's own json parses decodes as in PyJWT, the first beyond it fails
+    as in PyJWT (json.loads' RecursionError) or on the limit."""
+    import jwt as pyjwt
+
+    if what == "header":
+        token = forge(header_of_depth(levels), b'{"sub":"x"}')
+    else:
+        token = forge(b'{"alg":"HS256"}', payload_of_depth(levels))
+    try:
+        expected = pyjwt.decode(token, SECRET, algorithms=["HS256"])
+    except pyjwt.DecodeError as error:
+        assert refusal(lambda: decode(token)) in (str(error), too_deep(what))
+    else:
+        assert decode(token) == expected
+
+
+def test_encode_warns_when_decode_would_refuse_the_token() -> None:
+    set_limits(max_json_depth=3)
+    with pytest.warns(turbojwt.warnings.TokenLimitWarning, match="deeper than the limit of 3"):
+        token = turbojwt.encode({"a": [[[1]]]}, SECRET)
+    assert refusal(lambda: decode(token)) == too_deep("payload", 3)
+    set_limits(max_json_depth=DEFAULT_DEPTH, max_token_bytes=200)
+    with pytest.warns(turbojwt.warnings.TokenLimitWarning, match="over the limit of 200 bytes"):
+        turbojwt.encode({"sub": "x" * 200}, SECRET)
+    set_limits(max_token_bytes=DEFAULT_BYTES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        turbojwt.encode({"a": [[[1]]], "sub": "x" * 200}, SECRET)
 
 
 @pytest.mark.parametrize("limit", [1, 2, 10, 200])
@@ -310,10 +368,15 @@ def test_bytes_that_are_not_utf8_get_pythons_error_before_the_depth_limit(what: 
     assert "utf-8" in message
 
 
+@has_default_depth
 @pytest.mark.parametrize(
     "document",
-    [b"[" * 100_000, b'{"a":' * 30_000, b"[" * 65 + b"]" * 65],
-    ids=["100k-arrays", "30k-objects", "65-closed"],
+    [
+        b"[" * 100_000,
+        b'{"a":' * 30_000,
+        b"[" * (DEFAULT_DEPTH + 1) + b"]" * (DEFAULT_DEPTH + 1),
+    ],
+    ids=["100k-arrays", "30k-objects", "just-over-closed"],
 )
 def test_sheer_nesting_is_refused_whatever_the_brackets(document: bytes) -> None:
     deep_header = forge(document, b"{}")
@@ -348,12 +411,13 @@ def test_brackets_inside_strings_do_not_count(claims: dict[str, Any]) -> None:
     assert turbojwt.get_unverified_header(forge(header, b"{}"))["note"] == "[" * 1000
 
 
+@pytest.mark.usefixtures("depth_limit")
 def test_an_escaped_backslash_ends_the_string_before_the_brackets() -> None:
     # "\\" is a complete string: the brackets after it are structure and count.
-    payload = b'{"sub":"\\\\","x":' + nested(DEFAULT_DEPTH) + b"}"
+    payload = b'{"sub":"\\\\","x":' + nested(LIMIT) + b"}"
     assert json.loads(payload)["sub"] == "\\"
     token = forge(b'{"alg":"HS256"}', payload)
-    assert refusal(lambda: decode(token)) == too_deep("payload")
+    assert refusal(lambda: decode(token)) == too_deep("payload", LIMIT)
 
 
 def test_unicode_escapes_are_not_brackets() -> None:
@@ -362,15 +426,16 @@ def test_unicode_escapes_are_not_brackets() -> None:
     assert decode(forge(b'{"alg":"HS256"}', payload)) == claims
 
 
+@pytest.mark.usefixtures("depth_limit")
 def test_header_depth_is_checked_before_the_signature_and_payload_depth_after() -> None:
     """PyJWT's order: the header is parsed before verification, the payload only after."""
-    deep_header = forge(header_of_depth(DEFAULT_DEPTH + 1), b'{"sub":"x"}', key="another key")
-    assert refusal(lambda: decode(deep_header)) == too_deep("header")
-    deep_payload = forge(b'{"alg":"HS256"}', payload_of_depth(DEFAULT_DEPTH + 1), key="other")
+    deep_header = forge(header_of_depth(LIMIT + 1), b'{"sub":"x"}', key="another key")
+    assert refusal(lambda: decode(deep_header)) == too_deep("header", LIMIT)
+    deep_payload = forge(b'{"alg":"HS256"}', payload_of_depth(LIMIT + 1), key="other")
     with pytest.raises(InvalidSignatureError):
         decode(deep_payload)
-    assert refusal(lambda: decode(deep_payload, key="other")) == too_deep("payload")
-    set_limits(max_json_depth=DEFAULT_DEPTH + 1)
+    assert refusal(lambda: decode(deep_payload, key="other")) == too_deep("payload", LIMIT)
+    set_limits(max_json_depth=LIMIT + 1)
     assert decode(deep_payload, key="other")["sub"] == "x"
     with pytest.raises(InvalidSignatureError):
         decode(deep_header)
@@ -386,9 +451,10 @@ def test_lowering_the_depth_limit_applies_to_headers_seen_before() -> None:
     assert refusal(lambda: turbojwt.get_unverified_header(token)) == too_deep("header", 9)
 
 
+@pytest.mark.usefixtures("depth_limit")
 def test_detached_payload_depth_is_checked() -> None:
     header = b'{"alg":"HS256","b64":false,"crit":["b64"]}'
-    payload = payload_of_depth(DEFAULT_DEPTH + 1)
+    payload = payload_of_depth(LIMIT + 1)
     signing_input = b64url(header).encode() + b"." + payload
     tag = hmac.new(SECRET.encode(), signing_input, hashlib.sha256).digest()
     token = f"{b64url(header)}..{b64url(tag)}"
@@ -396,31 +462,33 @@ def test_detached_payload_depth_is_checked() -> None:
     def call() -> Any:
         return turbojwt.decode(token, SECRET, algorithms=["HS256"], detached_payload=payload)
 
-    assert refusal(call) == too_deep("payload")
-    set_limits(max_json_depth=DEFAULT_DEPTH + 1)
+    assert refusal(call) == too_deep("payload", LIMIT)
+    set_limits(max_json_depth=LIMIT + 1)
     assert call()["sub"] == "x"
 
 
+@pytest.mark.usefixtures("depth_limit")
 def test_the_step_by_step_pipeline_checks_depth_too() -> None:
     class Hooked(turbojwt.PyJWT):
         def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
             return super()._decode_payload(decoded)
 
-    token = forge(b'{"alg":"HS256"}', payload_of_depth(DEFAULT_DEPTH + 1))
+    token = forge(b'{"alg":"HS256"}', payload_of_depth(LIMIT + 1))
     error = refusal(lambda: Hooked().decode(token, SECRET, algorithms=["HS256"]))
-    assert error == too_deep("payload")
+    assert error == too_deep("payload", LIMIT)
 
 
+@pytest.mark.usefixtures("depth_limit")
 def test_decode_batch_applies_the_depth_limit() -> None:
-    ok = forge(b'{"alg":"HS256"}', payload_of_depth(DEFAULT_DEPTH))
-    deep_payload = forge(b'{"alg":"HS256"}', payload_of_depth(DEFAULT_DEPTH + 1))
-    deep_header = forge(header_of_depth(DEFAULT_DEPTH + 1), b'{"sub":"x"}')
+    ok = forge(b'{"alg":"HS256"}', payload_of_depth(LIMIT))
+    deep_payload = forge(b'{"alg":"HS256"}', payload_of_depth(LIMIT + 1))
+    deep_header = forge(header_of_depth(LIMIT + 1), b'{"sub":"x"}')
     results = turbojwt.decode_batch(
         [ok, deep_payload, deep_header, ok], SECRET, algorithms=["HS256"]
     )
     assert [r["sub"] if isinstance(r, dict) else str(r) for r in results] == [
         "x",
-        too_deep("payload"),
-        too_deep("header"),
+        too_deep("payload", LIMIT),
+        too_deep("header", LIMIT),
         "x",
     ]
