@@ -325,14 +325,22 @@ fn prepare_claims<'py>(
         ));
     };
     let refs = refs(py)?;
-    let datetime = refs.datetime.bind(py);
+    // PyJWT tests `isinstance(payload.get(claim), datetime)` through its module's name, so a
+    // replaced `api_jwt.datetime` is asked about every claim, present or not.
+    let replaced = refs.replaced_datetime(py)?;
+    let datetime = replaced.as_ref().unwrap_or(refs.datetime.bind(py).as_any());
     let mut claims = if dict.is_exact_instance_of::<PyDict>() {
         dict.clone()
     } else {
         dict.call_method0("copy")?.cast_into::<PyDict>()?
     };
     for name in [intern!(py, "exp"), intern!(py, "iat"), intern!(py, "nbf")] {
-        if let Some(value) = claims.get_item(name)? {
+        let value = match claims.get_item(name)? {
+            Some(value) => Some(value),
+            None if replaced.is_some() => Some(py.None().into_bound(py)),
+            None => None,
+        };
+        if let Some(value) = value {
             if value.is_instance(datetime)? {
                 if claims.is(dict) {
                     claims = dict.copy()?;

@@ -15,6 +15,10 @@ pub struct PyRefs {
     pub datetime: Py<PyType>,
     pub iterable_abc: Py<PyAny>,
     pub timegm: Py<PyAny>,
+    /// `sys.modules`: whether time-machine is loaded decides how the clock is read.
+    pub sys_modules: Py<PyDict>,
+    /// The globals of `turbojwt.api_jwt`, through which PyJWT's code reads `datetime`.
+    pub api_jwt_namespace: Py<PyDict>,
 }
 
 static REFS: PyOnceLock<PyRefs> = PyOnceLock::new();
@@ -34,6 +38,9 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
             datetime: dt.getattr("datetime")?.cast_into::<PyType>()?.unbind(),
             iterable_abc: py.import("collections.abc")?.getattr("Iterable")?.unbind(),
             timegm: py.import("calendar")?.getattr("timegm")?.unbind(),
+            sys_modules: py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.unbind(),
+            // Already in `sys.modules` (perhaps half-initialised) whenever the core runs.
+            api_jwt_namespace: py.import("turbojwt.api_jwt")?.dict().unbind(),
         })
     })
 }
@@ -57,20 +64,57 @@ impl PyRefs {
         Ok(now.filter(|f| !f.is(self.json_dumps.bind(py))))
     }
 
-    /// Seconds since the epoch, read through `time.time` when a test clock (freezegun,
-    /// time-machine) has replaced it, else from the OS clock directly.
-    pub fn now(&self, py: Python<'_>) -> PyResult<f64> {
+    /// `datetime.datetime` as `turbojwt.api_jwt` sees it now, when a test replaced it there
+    /// (`mock.patch("jwt.api_jwt.datetime")`, or freezegun's module scan), else `None`.
+    pub fn replaced_datetime<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let current = self
+            .api_jwt_namespace
+            .bind(py)
+            .get_item(pyo3::intern!(py, "datetime"))?;
+        Ok(current.filter(|dt| !dt.is(self.datetime.bind(py))))
+    }
+
+    /// Seconds since the epoch, as PyJWT's claim checks see them. Test clocks move it:
+    /// - a replaced `api_jwt.datetime`: `datetime.now(tz=timezone.utc).timestamp()`, PyJWT's
+    ///   own expression, through the module's names;
+    /// - a replaced `time.time` (freezegun), or time-machine, which patches the C function in
+    ///   place and so is only seen by calling it: `time.time()`;
+    /// - otherwise the OS clock directly.
+    pub fn now(&self, py: Python<'_>) -> PyResult<f64> {
+        if let Some(datetime) = self.replaced_datetime(py)? {
+            return self.now_through(py, &datetime);
+        }
+        let time = self
             .time_namespace
             .bind(py)
             .get_item(pyo3::intern!(py, "time"))?;
-        let Some(current) = current.filter(|f| !f.is(self.time_time.bind(py))) else {
-            let since_epoch = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            return Ok(since_epoch.as_secs_f64());
+        let time_machine = self
+            .sys_modules
+            .bind(py)
+            .contains(pyo3::intern!(py, "time_machine"))?;
+        match time {
+            Some(time) if time_machine || !time.is(self.time_time.bind(py)) => time.call0()?.extract(),
+            _ => {
+                let since_epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                Ok(since_epoch.as_secs_f64())
+            }
+        }
+    }
+
+    fn now_through(&self, py: Python<'_>, datetime: &Bound<'_, PyAny>) -> PyResult<f64> {
+        let namespace = self.api_jwt_namespace.bind(py);
+        let timezone = match namespace.get_item(pyo3::intern!(py, "timezone"))? {
+            Some(timezone) => timezone,
+            None => py.import("datetime")?.getattr("timezone")?,
         };
-        current.call0()?.extract()
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("tz", timezone.getattr("utc")?)?;
+        datetime
+            .call_method("now", (), Some(&kwargs))?
+            .call_method0("timestamp")?
+            .extract()
     }
 }
 
