@@ -73,9 +73,20 @@ def info() -> dict[str, dict[str, str]]:
     }
 
 
+EMULATED_NOTE = (
+    f'"pyjwt" is the PyJWT version whose API and behaviour turbojwt emulates ({pyjwt_version}), '
+    'not an installed PyJWT; turbojwt\'s own version is under "turbojwt".'
+)
+
+
 def main() -> None:
-    """Print :func:`info` as indented JSON with sorted keys."""
+    """Print :func:`info` as indented JSON with sorted keys.
+
+    Standard output stays PyJWT's JSON, for tools that parse it; the note that the
+    ``"pyjwt"`` version is the emulated one goes to standard error.
+    """
     print(json.dumps(info(), sort_keys=True, indent=2))
+    sys.stderr.write(f"note: {EMULATED_NOTE}\n")
 
 
 if __name__ == "__main__":
