@@ -344,10 +344,9 @@ class TokenIssuer:
                 self._verify_key,
                 self._algorithms,
                 self._options,
-                self.audience,
-                self.issuer,
-                None,
-                self.leeway,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
             )
         # One batch per key: the kid header picks the key, as in ``_verified``.
         results: list[BatchResult] = [_PENDING] * len(tokens)
@@ -366,10 +365,9 @@ class TokenIssuer:
                 key,
                 self._algorithms,
                 self._options,
-                self.audience,
-                self.issuer,
-                None,
-                self.leeway,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
             )
             for index, result in zip(indices, decoded):
                 results[index] = result
