@@ -9,10 +9,23 @@ key vetted once and cached. A user's own ``Algorithm`` subclass is called throug
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os  # noqa: F401 - PyJWT's module namespace
 import re
+import sys
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal, NoReturn, overload
+from typing import (  # noqa: F401 - PyJWT's module namespace
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Literal,
+    NoReturn,
+    Union,
+    cast,
+    get_args,
+    overload,
+)
 
 from . import _turbojwt
 from .exceptions import InvalidKeyError, JWKMemberError, KeyTypeError, UnsupportedJWKAlgorithmError
@@ -220,16 +233,12 @@ class HMACAlgorithm(Algorithm):
     def sign(self, msg: bytes, key: bytes) -> bytes:
         name = _NATIVE_HASHES.get(self.hash_alg)
         if name is None:
-            import hmac
-
             return hmac.new(key, msg, self.hash_alg).digest()
         return _turbojwt.hmac_sign(name, key, msg)
 
     def verify(self, msg: bytes, key: bytes, sig: bytes) -> bool:
         name = _NATIVE_HASHES.get(self.hash_alg)
         if name is None:
-            import hmac
-
             return hmac.compare_digest(sig, self.sign(msg, key))
         return _turbojwt.hmac_verify(name, key, msg, sig)
 
@@ -317,12 +326,55 @@ def _names_kty_member(text: str) -> bool:
 
 
 if has_crypto:
-    from cryptography.hazmat.primitives.asymmetric.ec import (
+    # The names PyJWT's module imports from cryptography, as the same objects.
+    from cryptography import x509  # noqa: F401
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm  # noqa: F401
+    from cryptography.hazmat.backends import default_backend  # noqa: F401
+    from cryptography.hazmat.primitives import hashes  # noqa: F401
+    from cryptography.hazmat.primitives.asymmetric import padding  # noqa: F401
+    from cryptography.hazmat.primitives.asymmetric.ec import (  # noqa: F401
+        ECDSA,
         SECP256K1,
         SECP256R1,
         SECP384R1,
         SECP521R1,
+        EllipticCurve,
+        EllipticCurvePrivateKey,
+        EllipticCurvePrivateNumbers,
+        EllipticCurvePublicKey,
+        EllipticCurvePublicNumbers,
     )
+    from cryptography.hazmat.primitives.asymmetric.ed448 import (  # noqa: F401
+        Ed448PrivateKey,
+        Ed448PublicKey,
+    )
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: F401
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.asymmetric.rsa import (  # noqa: F401
+        RSAPrivateKey,
+        RSAPrivateNumbers,
+        RSAPublicKey,
+        RSAPublicNumbers,
+        rsa_crt_dmp1,
+        rsa_crt_dmq1,
+        rsa_crt_iqmp,
+        rsa_recover_prime_factors,
+    )
+    from cryptography.hazmat.primitives.serialization import (  # noqa: F401
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+        load_der_public_key,
+        load_pem_private_key,
+        load_pem_public_key,
+        load_ssh_public_key,
+    )
+
+    if sys.version_info >= (3, 10):
+        from typing import TypeAlias  # noqa: F401
 
     from ._asymmetric import (
         AllowedECKeys,
@@ -337,6 +389,9 @@ if has_crypto:
         RSAPSSAlgorithm,
     )
 else:  # pragma: no cover - exercised in the no-cryptography CI job
+    if sys.version_info >= (3, 11):
+        from typing import Never  # noqa: F401 - PyJWT's module namespace
+
     # Keys are turbojwt NativeKey objects, parsed by the Rust core.
     from ._native_algorithms import (  # type: ignore[assignment]
         SECP256K1,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import binascii  # noqa: F401 - PyJWT's module namespace
 import json
+import warnings  # noqa: F401 - PyJWT's module namespace
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from .types import SigOptions
 
 _ALGORITHM_UNSET: Any = object()
+# The characters of an unpadded base64url segment (the Rust core checks segments against it).
+_BASE64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 class PyJWS:

@@ -10,10 +10,12 @@ composition below runs, calling the overrides, with each step still native.
 from __future__ import annotations
 
 import json
+import os  # noqa: F401 - PyJWT's module namespace
 import warnings
+from calendar import timegm  # noqa: F401 - PyJWT's module namespace
 from collections.abc import Container, Iterable, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime, timedelta, timezone  # noqa: F401 - the clock, see below
+from typing import TYPE_CHECKING, Any, Union, cast  # noqa: F401 - Union: PyJWT's namespace
 
 from . import _turbojwt
 from .api_jws import _ALGORITHM_UNSET, PyJWS, _jws_global_obj
@@ -51,6 +53,11 @@ _DECODE_HOOKS = (
     "_validate_jti",
 )
 _CLAIM_HOOKS = _DECODE_HOOKS[3:]
+
+# ``datetime`` and ``timezone`` are PyJWT's clock: tests written against PyJWT replace them
+# (``mock.patch("jwt.api_jwt.datetime")``) to move time, and the native core then reads the
+# time through them, as ``datetime.now(tz=timezone.utc).timestamp()``, and recognises
+# ``datetime`` claims in ``encode`` with ``isinstance(value, datetime)``.
 
 
 class PyJWT:
@@ -329,6 +336,8 @@ class PyJWT:
         if audience is not None and not isinstance(audience, (str, Iterable)):
             raise TypeError("audience must be a string, iterable or None")
         self._validate_required_claims(payload, options["require"])
+        # PyJWT's clock: this module's ``datetime`` when replaced, else freezegun's or
+        # time-machine's ``time.time``, else the OS clock.
         now = _turbojwt.now()
         if "iat" in payload and options["verify_iat"]:
             self._validate_iat(payload, now, leeway)

@@ -34,7 +34,7 @@ import urllib.request
 from functools import lru_cache
 from ssl import SSLContext
 from typing import Any, Callable, Optional, Union
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError  # noqa: F401 - PyJWT's module namespace
 from urllib.parse import urlparse
 
 from .api_jwk import PyJWK, PyJWKSet

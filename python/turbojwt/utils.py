@@ -10,10 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import TYPE_CHECKING, Union
+from typing import Optional, Union
 
-if TYPE_CHECKING:
+try:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurve
+    from cryptography.hazmat.primitives.asymmetric.utils import (
+        decode_dss_signature,
+        encode_dss_signature,
+    )
+except ImportError:  # pragma: no cover - exercised in the no-cryptography CI job
+    pass
 
 __all__ = [
     "base64url_decode",
@@ -55,13 +61,13 @@ def base64url_encode(input: bytes) -> bytes:
     return base64.urlsafe_b64encode(input).rstrip(b"=")
 
 
-def bytes_from_int(val: int, *, bit_length: Union[int, None] = None) -> bytes:
+def bytes_from_int(val: int, *, bit_length: Optional[int] = None) -> bytes:
     """Big-endian bytes of a non-negative int, ``bit_length`` bits wide if given."""
     width = val.bit_length() if bit_length is None else bit_length
     return val.to_bytes((width + 7) // 8, "big", signed=False)
 
 
-def to_base64url_uint(val: int, *, bit_length: Union[int, None] = None) -> bytes:
+def to_base64url_uint(val: int, *, bit_length: Optional[int] = None) -> bytes:
     """base64url of an unsigned int, as JWK members (``n``, ``e``, ``x`` ...) store it."""
     if val < 0:
         raise ValueError("Must be a positive integer")
@@ -95,8 +101,6 @@ def _coordinate_size(curve: EllipticCurve) -> int:
 
 def der_to_raw_signature(der_sig: bytes, curve: EllipticCurve) -> bytes:
     """Convert a DER ECDSA signature to the JWS ``r || s`` form."""
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
     size = _coordinate_size(curve)
     r, s = decode_dss_signature(der_sig)
     return number_to_bytes(r, size) + number_to_bytes(s, size)
@@ -104,8 +108,6 @@ def der_to_raw_signature(der_sig: bytes, curve: EllipticCurve) -> bytes:
 
 def raw_to_der_signature(raw_sig: bytes, curve: EllipticCurve) -> bytes:
     """Convert a JWS ``r || s`` ECDSA signature to DER."""
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
     size = _coordinate_size(curve)
     if len(raw_sig) != 2 * size:
         raise ValueError("Invalid signature")
@@ -115,7 +117,7 @@ def raw_to_der_signature(raw_sig: bytes, curve: EllipticCurve) -> bytes:
 
 
 # PEM labels recognised by the `pem` project (hynek/pem), as PyJWT uses them.
-_PEM_LABELS = (
+_PEMS = {
     b"CERTIFICATE",
     b"TRUSTED CERTIFICATE",
     b"PRIVATE KEY",
@@ -132,13 +134,13 @@ _PEM_LABELS = (
     b"SSH2 PUBLIC KEY",
     b"SSH2 ENCRYPTED PRIVATE KEY",
     b"X509 CRL",
-)
+}
 
 # Markers may overlap (``-----BEGIN A-----BEGIN B-----``), so the pattern is a
 # zero-width lookahead that reports a marker at every position it starts.
 # The dash-or-space variants are the ones cryptography's loader accepts.
-_PEM_MARKER = re.compile(
-    rb"(?=(----[- ](BEGIN|END) (" + b"|".join(map(re.escape, _PEM_LABELS)) + rb")[- ]----))"
+_PEM_MARKER_RE = re.compile(
+    rb"(?=(----[- ](BEGIN|END) (" + b"|".join(map(re.escape, sorted(_PEMS))) + rb")[- ]----))"
 )
 
 
@@ -146,7 +148,7 @@ def is_pem_format(key: bytes) -> bool:
     """True if ``key`` holds a BEGIN marker followed later by the matching END marker."""
     # For each label, where its most recent BEGIN marker ends.
     begin_ends: dict[bytes, int] = {}
-    for match in _PEM_MARKER.finditer(key):
+    for match in _PEM_MARKER_RE.finditer(key):
         marker_start, marker_end = match.span(1)
         kind, label = match.group(2), match.group(3)
         if kind == b"BEGIN":
@@ -157,7 +159,7 @@ def is_pem_format(key: bytes) -> bool:
 
 
 # The public key formats cryptography's OpenSSH loader understands.
-_SSH_KEY_PREFIXES = (
+_SSH_KEY_FORMATS = (
     b"ssh-ed25519",
     b"ssh-rsa",
     b"ssh-dss",
@@ -169,4 +171,4 @@ _SSH_KEY_PREFIXES = (
 
 def is_ssh_key(key: bytes) -> bool:
     """True if ``key`` starts like an OpenSSH public key line."""
-    return key.startswith(_SSH_KEY_PREFIXES)
+    return key.startswith(_SSH_KEY_FORMATS)
