@@ -486,3 +486,88 @@ def test_patched_pyjwt_follows_every_clock_like_pyjwt() -> None:
     for key, value in observed["matrix"].items():
         assert patched["observed"]["matrix"][key] == value, key
     assert patched["observed"] == observed
+
+
+# --- the first clock read of the process happens under freezegun -----------------------------
+
+FIRST_READ_FROZEN = """\
+import base64, hashlib, hmac, importlib, json, sys
+from datetime import datetime, timezone
+
+import freezegun
+
+library, importing, decoder = sys.argv[1:]
+SECRET = "first-read-secret-" * 4
+T0 = 1_700_000_000
+
+
+def frozen(moment):
+    return freezegun.freeze_time(datetime.fromtimestamp(moment, tz=timezone.utc))
+
+
+def outcome(call):
+    try:
+        call()
+    except Exception as error:
+        return type(error).__name__
+    return "accepted"
+
+
+if importing == "inside":
+    with frozen(T0):
+        lib = importlib.import_module(library)
+else:
+    lib = importlib.import_module(library)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+# Made with the standard library, so no library code runs before the first freeze.
+signing_input = b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + b64url(b'{"exp":%d}' % (T0 + 60))
+signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+token = signing_input + "." + b64url(signature)
+if decoder == "subclass":
+    class Checked(lib.PyJWT):
+        def _validate_iss(self, payload, issuer):
+            super()._validate_iss(payload, issuer)
+
+    decode = Checked().decode
+else:
+    decode = lib.decode
+results = []
+for moment in (T0, T0 + 120, T0, None):
+    if moment is None:
+        results.append(outcome(lambda: decode(token, SECRET, algorithms=["HS256"])))
+        continue
+    with frozen(moment):
+        results.append(outcome(lambda: decode(token, SECRET, algorithms=["HS256"])))
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("decoder", ["decode", "subclass"])
+@pytest.mark.parametrize("importing", ["before", "inside"])
+@pytest.mark.parametrize("library", sorted({ref.__name__, tj.__name__}))
+def test_first_clock_read_under_freezegun(library: str, importing: str, decoder: str) -> None:
+    """A process whose first token is checked inside ``freeze_time`` keeps following it.
+
+    Each run is a fresh interpreter: the library is imported before the first freeze or
+    inside it, and its first clock read is made while frozen.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("TURBOJWT_PATCH", "PYTHONWARNINGS")}
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_READ_FROZEN, library, importing, decoder],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        "accepted",
+        "ExpiredSignatureError",
+        "accepted",
+        "ExpiredSignatureError",
+    ]
