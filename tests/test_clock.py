@@ -29,7 +29,7 @@ from unittest import mock
 import freezegun
 import pytest
 import time_machine
-from _target import SECRET, Raises, check_expectation, forge, ref, tj
+from _target import SECRET, Raises, check_expectation, forge, ref, requires_turbojwt, tj
 
 T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
 CLAIM_TIME = T0 + 60  # the exp, nbf or iat of the tokens under test
@@ -571,3 +571,21 @@ def test_first_clock_read_under_freezegun(library: str, importing: str, decoder:
         "accepted",
         "ExpiredSignatureError",
     ]
+
+
+# --- a difference: a time.time replaced by hand -----------------------------------------------
+
+
+@requires_turbojwt
+def test_hand_replaced_time_time_moves_turbojwt_only() -> None:
+    """PyJWT reads ``datetime.now``, which ignores ``time.time``; turbojwt calls a replaced one.
+
+    Listed in docs/compatibility.md: ``mock.patch("time.time")`` moves turbojwt's clock.
+    """
+    token = forge(HEADER, {"exp": CLAIM_TIME})
+    for lib in (ref, tj):
+        lib.decode(forge(HEADER, {}), SECRET, algorithms=["HS256"])
+    with mock.patch("time.time", return_value=float(BEFORE)):
+        assert tj.decode(token, SECRET, algorithms=["HS256"]) == {"exp": CLAIM_TIME}
+        with pytest.raises(ref.ExpiredSignatureError):
+            ref.decode(token, SECRET, algorithms=["HS256"])
