@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -39,10 +41,12 @@ from turbojwt.exceptions import (
     InvalidAlgorithmError,
     InvalidAudienceError,
     InvalidIssuerError,
+    InvalidKeyError,
     InvalidSignatureError,
     InvalidTokenError,
     MissingRequiredClaimError,
 )
+from turbojwt.warnings import InsecureKeyLengthWarning
 
 SECRET = b"issuer-test-secret-0123456789-abcdef"
 OTHER_SECRET = b"another-secret-0123456789-abcdefghij"
@@ -352,7 +356,10 @@ def test_issuer_and_audience_are_checked() -> None:
 
 
 def test_other_algorithms_are_refused() -> None:
-    token = make_issuer(algorithm="HS512").issue("alice").access_token
+    # The same secret under HS512 (shorter than SHA-512's output: opted in to, with a warning).
+    with pytest.warns(InsecureKeyLengthWarning):
+        hs512 = make_issuer(algorithm="HS512", allow_short_secret=True)
+    token = hs512.issue("alice").access_token
     with pytest.raises(InvalidAlgorithmError):
         make_issuer().verify_access(token)
     _, claims = unverified(token)
@@ -560,13 +567,106 @@ def test_revoke_family(denylist: Denylist) -> None:
     issuer = make_issuer(denylist=denylist)
     pair = issuer.issue("alice")
     family = unverified(pair.access_token)[1]["fam"]
-    issuer.revoke_family(family, until=time.time() - 1)  # already over: no effect
+    issuer.revoke_family(family, expires_at=time.time() - 1)  # already over: no effect
     assert issuer.verify_access(pair.access_token)
-    issuer.revoke_family(family, until=time.time() + HOUR)
+    issuer.revoke_family(family, time.time() + HOUR)
     with pytest.raises(RevokedTokenError):
         issuer.verify_access(pair.access_token)
     with pytest.raises(RevokedTokenError):
         issuer.verify_refresh(pair.refresh_token)
+
+
+def test_revoke_family_until_is_the_deprecated_name_of_expires_at() -> None:
+    denylist = RecordingDenylist()
+    issuer = make_issuer(denylist=denylist)
+    with pytest.warns(DeprecationWarning, match=r"until=.*expires_at=") as caught:
+        issuer.revoke_family("fam-1", until=1234.5)
+    assert denylist.calls == [("revoke", ("fam-1", 1234.5))]
+    assert caught[0].filename == __file__  # the caller's line, not turbojwt's
+    with pytest.raises(TypeError, match="not both"):
+        issuer.revoke_family("fam-1", 1.0, until=2.0)
+    with pytest.raises(TypeError, match="expires_at"):
+        issuer.revoke_family("fam-1")
+
+
+# --- keys are checked when the issuer is built ---
+
+
+@pytest.mark.parametrize(
+    ("key", "algorithm", "message"),
+    [
+        (None, "HS256", "The key is None: HS256 needs a key"),
+        ("", "HS256", "The key cannot be used with HS256: HMAC key must not be empty"),
+        (b"", "HS512", "The key cannot be used with HS512: HMAC key must not be empty"),
+        (12345, "HS256", "The key cannot be used with HS256"),
+        (b"short", "HS256", "The key is a 5-byte HMAC secret; HS256 needs at least 32 bytes"),
+        (SECRET, "HS384", "The key is a 36-byte HMAC secret; HS384 needs at least 48 bytes"),
+        (SECRET, "RS256", "The key cannot be used with RS256"),
+        ((KEYS / "rsa2048.pub.pem").read_text(), "HS256", "asymmetric key"),
+    ],
+)
+def test_unusable_keys_are_refused_at_construction(key: Any, algorithm: str, message: str) -> None:
+    with pytest.raises(InvalidKeyError, match=re.escape(message)):
+        TokenIssuer(key, algorithm)
+
+
+def test_short_secret_refusal_says_how_to_opt_in() -> None:
+    with pytest.raises(InvalidKeyError, match="allow_short_secret=True"):
+        TokenIssuer(b"s" * 31)
+    assert TokenIssuer(b"s" * 32).issue("alice")  # exactly the hash output is enough
+
+
+def test_a_public_key_cannot_be_the_signing_key() -> None:
+    public = (KEYS / "rsa2048.pub.pem").read_text()
+    with pytest.raises(InvalidKeyError, match="The key cannot sign RS256 tokens"):
+        TokenIssuer(public, "RS256")
+
+
+def test_a_verify_key_that_does_not_match_is_refused() -> None:
+    with pytest.raises(InvalidKeyError, match="verify_key does not verify HS256 tokens"):
+        TokenIssuer(SECRET, verify_key=OTHER_SECRET)
+    with pytest.raises(InvalidKeyError, match="The verify_key cannot be used with HS256"):
+        TokenIssuer(SECRET, verify_key=12345)
+    private = (KEYS / "p256.pkcs8.pem").read_text()
+    other_public = (KEYS / "rsa2048.pub.pem").read_text()
+    with pytest.raises(InvalidKeyError, match="The verify_key cannot be used with ES256"):
+        TokenIssuer(private, "ES256", verify_key=other_public)
+
+
+def test_an_unknown_algorithm_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="Unknown algorithm 'HS999'"):
+        TokenIssuer(SECRET, "HS999")
+
+
+def test_an_accepted_short_secret_warns_once_at_the_callers_line(denylist: Denylist) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        issuer = TokenIssuer(b"short", allow_short_secret=True, denylist=denylist)
+        pair = issuer.issue("alice", scopes="read")
+        assert issuer.verify_access(pair.access_token, scopes="read")["sub"] == "alice"
+        [claims] = issuer.verify_access_batch([pair.access_token])
+        assert isinstance(claims, dict)
+        rotated = issuer.refresh(pair.refresh_token)
+        issuer.logout(rotated.refresh_token, rotated.access_token)
+    assert [w.category for w in caught] == [InsecureKeyLengthWarning]
+    assert "5 bytes long" in str(caught[0].message)
+    assert caught[0].filename == __file__
+    # The tokens are ordinary HS256 tokens under that secret.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT's own key-length warning
+        assert pyjwt.decode(pair.access_token, b"short", ["HS256"])
+
+
+def test_a_short_ring_secret_needs_the_opt_in_too() -> None:
+    with pytest.raises(InvalidKeyError, match="key 'k1' is a 5-byte HMAC secret"):
+        KeyRing({"k1": b"short"}, current="k1")
+    ring = KeyRing({"k1": b"short"}, current="k1", allow_short_secret=True)
+    with pytest.raises(InvalidKeyError, match="The key 'k2' is None: HS256 needs a key"):
+        ring.add("k2", None)
+    with pytest.warns(InsecureKeyLengthWarning) as caught:
+        issuer = TokenIssuer(ring)
+    assert caught[0].filename == __file__
+    assert issuer.verify_access(issuer.issue("alice").access_token)["sub"] == "alice"
 
 
 def test_logout(denylist: Denylist) -> None:
@@ -768,7 +868,7 @@ def test_key_material_in_the_header_is_ignored() -> None:
 
 
 def test_key_ring_and_issuer_must_agree() -> None:
-    ring = KeyRing({"k1": SECRET}, current="k1", algorithm="HS384")
+    ring = KeyRing({"k1": SECRET * 2}, current="k1", algorithm="HS384")
     assert TokenIssuer(ring).algorithm == "HS384"
     assert TokenIssuer(ring, "HS384").algorithm == "HS384"
     with pytest.raises(ValueError, match="KeyRing is for HS384"):
@@ -958,3 +1058,17 @@ def test_turbojwt_module_as_backend() -> None:
 def test_backend_must_look_like_pyjwt() -> None:
     with pytest.raises(AttributeError):
         TokenIssuer(SECRET, backend=object())
+
+
+def test_a_small_rsa_key_warns_once_at_the_callers_line() -> None:
+    rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
+    private = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        issuer = TokenIssuer(private, "RS256")
+        token = issuer.issue("alice").access_token
+        assert issuer.verify_access(token)["sub"] == "alice"
+        assert isinstance(issuer.verify_access_batch([token])[0], dict)
+    assert [w.category for w in caught] == [InsecureKeyLengthWarning]
+    assert "1024 bits" in str(caught[0].message)
+    assert caught[0].filename == __file__

@@ -22,28 +22,32 @@ from __future__ import annotations
 import math
 import secrets
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import exceptions as _exceptions
-from ..api_jws import get_unverified_header
-from ..api_jwt import decode, encode
+from ..algorithms import Algorithm
+from ..api_jws import PyJWS, get_unverified_header
+from ..api_jwt import PyJWT, decode, encode
 from ..batch import BatchItem, decode_batch, revoke_listed
 from ..exceptions import (
     ExpiredSignatureError,
+    InvalidKeyError,
     InvalidTokenError,
     MissingRequiredClaimError,
     PyJWTError,
 )
+from ..warnings import InsecureKeyLengthWarning
 from .exceptions import (
     InsufficientScopeError,
     RefreshTokenReuseError,
     RevokedTokenError,
     TokenTypeError,
 )
-from .keys import KeyRing, verification_key_for
+from .keys import KeyRing, verification_key_for, vet_key
 from .scopes import require
 
 if TYPE_CHECKING:
@@ -101,6 +105,14 @@ class TokenIssuer:
     ``backend`` is a module with PyJWT's API (``jwt`` itself, say) to encode and decode
     with instead of turbojwt; its exceptions are re-raised as turbojwt's classes of the
     same name, so callers catch one hierarchy whichever backend runs.
+
+    The keys are checked here, not at the first ``issue()``: ``InvalidKeyError`` says what
+    is wrong with a key the algorithm cannot use (``None``, an empty secret, a secret given
+    for RS256, a public key where the private one signs, a ``verify_key`` that does not
+    verify what ``key`` signs). An HMAC secret shorter than the hash output (32, 48 or 64
+    bytes for HS256, HS384 or HS512; RFC 7518 section 3.2) is refused too, unless
+    ``allow_short_secret=True``: then, as for a small asymmetric key, one
+    ``InsecureKeyLengthWarning`` is issued here, at the caller's line, and none per token.
     """
 
     def __init__(
@@ -117,6 +129,7 @@ class TokenIssuer:
         verify_key: Any | None = None,
         clock: Callable[[], float] = time.time,
         backend: Any = None,
+        allow_short_secret: bool = False,
     ) -> None:
         if isinstance(key, KeyRing):
             if algorithm is not None and algorithm != key.algorithm:
@@ -142,12 +155,18 @@ class TokenIssuer:
         self._ring = key if isinstance(key, KeyRing) else None
         self._key = key
         self._verify_key: Any
+        short_key_warning: str | None = None
         if self._ring is not None:
             self._verify_key = None
-        elif verify_key is None:
-            self._verify_key = verification_key_for(key, algorithm)
+            if self._ring.has_short_key:
+                short_key_warning = "A key of the KeyRing is shorter than recommended"
         else:
-            self._verify_key = verify_key
+            short_key_warning = vet_key(key, algorithm, allow_short_secret=allow_short_secret)
+            if verify_key is None:
+                self._verify_key = verification_key_for(key, algorithm)
+            else:
+                vet_key(verify_key, algorithm, allow_short_secret=True, name="verify_key")
+                self._verify_key = verify_key
 
         # Built once: verification is a per-request path.
         self._algorithms = [algorithm]
@@ -167,6 +186,28 @@ class TokenIssuer:
             self._decode = _translating(backend.decode, foreign_error)
             self._get_unverified_header = _translating(backend.get_unverified_header, foreign_error)
             self._decode_batch = None
+        elif short_key_warning is not None:
+            # Warned about once, below: the per-token key-length warnings would point here.
+            quiet = _quiet_key_length(algorithm)
+            self._encode, self._decode = quiet.encode, quiet.decode
+            self._decode_batch = None
+        if short_key_warning is not None:
+            warnings.warn(short_key_warning, InsecureKeyLengthWarning, stacklevel=2)
+        if self._ring is None:
+            self._check_key_pair()
+
+    def _check_key_pair(self) -> None:
+        """Sign a token with the key and verify it with the verification key, once."""
+        try:
+            token = self._encode({"sub": "key check"}, self._key, self.algorithm)
+        except Exception as error:  # whatever the key makes encode or decode raise
+            raise InvalidKeyError(f"The key cannot sign {self.algorithm} tokens: {error}") from None
+        try:
+            self._decode(token, self._verify_key, self._algorithms)
+        except Exception as error:  # whatever the key makes encode or decode raise
+            raise InvalidKeyError(
+                f"The verify_key does not verify {self.algorithm} tokens the key signs: {error}"
+            ) from None
 
     def __repr__(self) -> str:
         return (
@@ -420,9 +461,26 @@ class TokenIssuer:
         if claims is not None:
             self._revoke_claims(claims)
 
-    def revoke_family(self, family: str, until: float) -> None:
-        """Revoke every token of ``family`` (the ``fam`` claim) until ``until`` (epoch seconds)."""
-        self._require_denylist("revoke_family").revoke(family, until)
+    def revoke_family(
+        self, family: str, expires_at: float | None = None, *, until: float | None = None
+    ) -> None:
+        """Revoke every token of ``family`` (the ``fam`` claim) until ``expires_at``.
+
+        ``expires_at`` is in epoch seconds, as in the denylist's ``revoke(jti, expires_at)``.
+        The older keyword ``until`` still works, with a ``DeprecationWarning``.
+        """
+        if until is not None:
+            if expires_at is not None:
+                raise TypeError("revoke_family() takes expires_at or until, not both")
+            warnings.warn(
+                "revoke_family(until=...) is deprecated; pass expires_at=... instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            expires_at = until
+        if expires_at is None:
+            raise TypeError("revoke_family() missing required argument: 'expires_at'")
+        self._require_denylist("revoke_family").revoke(family, expires_at)
 
     def logout(self, refresh_token: str, access_token: str | None = None) -> None:
         """End a session: revoke the refresh token's family and the access token.
@@ -456,6 +514,42 @@ class TokenIssuer:
         if self.denylist is None:
             raise RuntimeError(f"TokenIssuer.{operation} needs a denylist")
         return self.denylist
+
+
+class _LengthCheckedAlgorithm(Algorithm):
+    """``inner``, for a key whose length was judged (and warned about) once, up front."""
+
+    def __init__(self, inner: Algorithm) -> None:
+        self._inner = inner
+
+    def prepare_key(self, key: Any) -> Any:
+        return self._inner.prepare_key(key)
+
+    def sign(self, msg: bytes, key: Any) -> bytes:
+        return self._inner.sign(msg, key)
+
+    def verify(self, msg: bytes, key: Any, sig: bytes) -> bool:
+        return self._inner.verify(msg, key, sig)
+
+    @staticmethod
+    def to_jwk(key_obj: Any, as_dict: bool = False) -> Any:
+        raise NotImplementedError("not used to export keys")
+
+    @staticmethod
+    def from_jwk(jwk: Any) -> Any:
+        raise NotImplementedError("not used to import keys")
+
+    def check_key_length(self, key: Any) -> str | None:
+        return None
+
+
+def _quiet_key_length(algorithm: str) -> PyJWT:
+    """A ``PyJWT`` that does not warn about the key length of ``algorithm`` on every call."""
+    jws = PyJWS()
+    jws._algorithms[algorithm] = _LengthCheckedAlgorithm(jws.get_algorithm_by_name(algorithm))
+    quiet = PyJWT()
+    quiet._jws = jws
+    return quiet
 
 
 # A placeholder that never survives ``_decode_many``: every index is assigned.

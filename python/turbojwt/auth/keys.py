@@ -86,6 +86,37 @@ def is_hmac(algorithm: str) -> bool:
     return algorithm.startswith("HS")
 
 
+def vet_key(key: Any, algorithm: str, *, allow_short_secret: bool, name: str = "key") -> str | None:
+    """Refuse a key ``algorithm`` cannot use; return its key-length warning, if any.
+
+    ``InvalidKeyError`` names the problem: ``None``, an empty secret, a value of the wrong
+    type, key material of another kind (a PEM key as an HMAC secret, a secret as an RSA
+    key...), or an HMAC secret shorter than the hash output (RFC 7518 section 3.2) unless
+    ``allow_short_secret``. A short asymmetric key is not refused: its warning is returned.
+    ``name`` is how messages call the key (``key``, ``verify_key``, ``key 'kid-1'``).
+    """
+    if key is None:
+        raise InvalidKeyError(f"The {name} is None: {algorithm} needs a key")
+    try:
+        implementation = get_algorithm_by_name(algorithm)
+    except NotImplementedError:
+        raise ValueError(f"Unknown algorithm {algorithm!r}") from None
+    try:
+        prepared = implementation.prepare_key(key)
+    except (InvalidKeyError, TypeError, ValueError) as error:
+        # Not chained: the error may quote part of the key.
+        raise InvalidKeyError(f"The {name} cannot be used with {algorithm}: {error}") from None
+    message = implementation.check_key_length(prepared)
+    minimum = _HMAC_MINIMUM_BYTES.get(algorithm)
+    if message is not None and minimum is not None and not allow_short_secret:
+        raise InvalidKeyError(
+            f"The {name} is a {len(prepared)}-byte HMAC secret; {algorithm} needs at least "
+            f"{minimum} bytes (RFC 7518 section 3.2). Use a longer secret, or pass "
+            "allow_short_secret=True to accept this one."
+        )
+    return message
+
+
 def verification_key_for(key: Any, algorithm: str) -> Any:
     """The key that verifies what ``key`` signs: the secret itself, or the public half.
 
@@ -124,6 +155,10 @@ class KeyRing:
     gives the verification key of a kid explicitly, and may name kids absent from ``keys``.
 
     Every token issued with a ring carries the ``kid`` of the key that signed it.
+
+    Each key is checked when it is added: a key the algorithm cannot use raises
+    ``InvalidKeyError``, as does an HMAC secret shorter than the hash output unless
+    ``allow_short_secret`` is true.
     """
 
     def __init__(
@@ -133,8 +168,13 @@ class KeyRing:
         algorithm: str = "HS256",
         *,
         verify_keys: Mapping[str, Any] | None = None,
+        allow_short_secret: bool = False,
     ) -> None:
         self.algorithm = algorithm
+        self.allow_short_secret = allow_short_secret
+        #: Whether a key of the ring is shorter than recommended (an accepted short secret,
+        #: or a small asymmetric key).
+        self.has_short_key = False
         self._lock = threading.Lock()
         self._keys: dict[str, Any] = {}
         self._verify_keys: dict[str, Any] = {}
@@ -142,6 +182,7 @@ class KeyRing:
             self._put(kid, key, None if verify_keys is None else verify_keys.get(kid))
         for kid, key in (verify_keys or {}).items():
             _check_kid(kid)
+            self._vet(key, f"verification key {kid!r}")
             self._verify_keys[kid] = key
         if current not in self._keys:
             raise ValueError(f"The current key id {current!r} is not in keys")
@@ -214,8 +255,18 @@ class KeyRing:
                 raise ValueError(f"Key id {new_kid!r} has no signing key in the ring")
             self._current = (new_kid, self._keys[new_kid])
 
+    def _vet(self, key: Any, name: str) -> None:
+        message = vet_key(
+            key, self.algorithm, allow_short_secret=self.allow_short_secret, name=name
+        )
+        if message is not None:
+            self.has_short_key = True
+
     def _put(self, kid: str, key: Any, verify_key: Any | None) -> None:
         _check_kid(kid)
+        self._vet(key, f"key {kid!r}")
+        if verify_key is not None:
+            self._vet(verify_key, f"verification key {kid!r}")
         self._keys[kid] = key
         self._verify_keys[kid] = (
             verification_key_for(key, self.algorithm) if verify_key is None else verify_key
