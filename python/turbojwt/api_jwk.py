@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any, Callable, Optional
@@ -22,6 +23,8 @@ from .exceptions import (
 from .types import JWKDict
 
 __all__ = ["PyJWK", "PyJWKSet", "PyJWTSetWithTimestamp"]
+
+_logger = logging.getLogger(__name__)
 
 # The algorithm a curve implies when an EC key does not name one (RFC 7518 §3.4).
 _EC_ALGORITHM_BY_CURVE = {
@@ -126,28 +129,65 @@ class PyJWK:
 
 
 def _load_usable_keys(keys: list[JWKDict], load_key: Callable[[JWKDict], PyJWK]) -> list[PyJWK]:
-    """The members of ``keys`` that ``load_key`` loads, as :class:`PyJWKSet` describes."""
+    """The members of ``keys`` that ``load_key`` loads, as :class:`PyJWKSet` describes.
+
+    Each skipped member is logged at debug level (logger ``turbojwt.api_jwk``) with its
+    index, ``kid`` and the reason; when none is usable, the ``PyJWKSetError`` lists them.
+    """
     if not keys:
         raise PyJWKSetError("The JWK Set did not contain any keys")
     if not isinstance(keys, list):
         raise PyJWKSetError("Invalid JWK Set value")
 
     loaded: list[PyJWK] = []
-    for member in keys:
+    skipped: list[str] = []
+    for index, member in enumerate(keys):
         if not isinstance(member, dict):
-            continue
-        try:
-            loaded.append(load_key(member))
-        except MissingCryptographyError:
-            raise
-        except Exception:  # an unusable member is skipped, see PyJWKSet
-            continue
+            reason = f"not a JSON object but {type(member).__name__}"
+        else:
+            try:
+                loaded.append(load_key(member))
+                continue
+            except MissingCryptographyError:
+                raise
+            except Exception as error:  # an unusable member is skipped, see PyJWKSet
+                reason = _skip_reason(member, error)
+        kid = member.get("kid") if isinstance(member, dict) else None
+        described = f"member {index}" if kid is None else f"member {index} (kid {_short(kid)})"
+        _logger.debug("JWK Set %s skipped: %s", described, reason)
+        skipped.append(f"{described}: {reason}")
 
     if not loaded:
-        raise PyJWKSetError(
-            "The JWK Set did not contain any usable keys. Perhaps 'cryptography' is not installed?"
-        )
+        shown = "; ".join(skipped[:_SKIPPED_SHOWN])
+        if len(skipped) > _SKIPPED_SHOWN:
+            shown += f"; and {len(skipped) - _SKIPPED_SHOWN} more"
+        raise PyJWKSetError(f"The JWK Set did not contain any usable keys. Skipped {shown}")
     return loaded
+
+
+# Members a PyJWKSetError lists by name; the rest are counted.
+_SKIPPED_SHOWN = 5
+# Members whose values may be named in a reason: they identify a key, they are not one.
+_PUBLIC_MEMBERS = frozenset(("kty", "kid", "alg", "crv", "use", "key_ops"))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
+def _skip_reason(member: JWKDict, error: Exception) -> str:
+    """Why ``member`` did not load, without quoting its key material.
+
+    Some load errors repeat the whole JWK; secret members (``k``, ``d``...) are cut out.
+    """
+    message = str(error)
+    for name, value in member.items():
+        if name not in _PUBLIC_MEMBERS and isinstance(value, str) and len(value) >= 4:
+            message = message.replace(value, "...")
+    if len(message) > 160:
+        message = message[:157] + "..."
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 class PyJWKSet:
@@ -160,10 +200,11 @@ class PyJWKSet:
         reason, is skipped: a set usually comes from a remote endpoint, and one
         entry this library cannot use must not take the other keys down with
         it. ``MissingCryptographyError`` is the exception, as it means that no
-        asymmetric key can load at all.
+        asymmetric key can load at all. Each skipped member is logged at debug
+        level on the ``turbojwt.api_jwk`` logger, with its ``kid``.
 
         :raises PyJWKSetError: ``keys`` is empty, is not a list, or has no
-            usable member.
+            usable member (the message says why each member was skipped).
         """
         self.keys = _load_usable_keys(keys, PyJWK)
 
