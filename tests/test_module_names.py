@@ -66,12 +66,18 @@ def missing_names(name: str) -> list[str]:
     )
 
 
-def is_foreign_import(value: Any) -> bool:
-    """A module, class or function from outside PyJWT: turbojwt must hold the same object."""
+def is_foreign_import(attribute: str, value: Any) -> bool:
+    """A module, class or function PyJWT imports from outside itself under its own name.
+
+    turbojwt must hold the same object. Aliases PyJWT builds (``JWKDict = dict[str, Any]``,
+    ``AllowedRSAKeys = Never`` without cryptography) are its own definitions, not imports.
+    """
     if isinstance(value, ModuleType):
-        return not value.__name__.startswith("jwt")
-    if get_origin(value) is not None:
-        return False  # an alias PyJWT builds, like ``JWKDict = dict[str, Any]``
+        return value.__name__.rpartition(".")[2] == attribute and not value.__name__.startswith(
+            "jwt"
+        )
+    if get_origin(value) is not None or getattr(value, "__name__", None) != attribute:
+        return False
     origin = getattr(value, "__module__", None)
     return (
         callable(value)
@@ -93,7 +99,7 @@ def test_imported_names_are_the_same_objects(name: str) -> None:
         for attribute in dir(pyjwt_module)
         if not attribute.startswith("__")
         and (name, attribute) not in DELIBERATE
-        and is_foreign_import(getattr(pyjwt_module, attribute))
+        and is_foreign_import(attribute, getattr(pyjwt_module, attribute))
         and getattr(turbojwt_module, attribute) is not getattr(pyjwt_module, attribute)
     ]
     assert different == []
