@@ -4,7 +4,7 @@ Suites freeze or move time with freezegun, with time-machine (which patches the 
 ``time.time`` in place), or by replacing ``jwt.api_jwt.datetime``, the name through which
 PyJWT reads the time (``datetime.now(tz=timezone.utc).timestamp()``) and recognises
 ``datetime`` claims when encoding. Each way is checked moving the clock to before ``nbf`` and
-``iat`` and past ``exp``, for ``decode``, ``decode_complete``, ``decode_batch`` and a
+``iat`` and past ``exp``, for ``decode``, ``decode_complete``, the batch decoders and a
 ``PyJWT`` subclass that overrides a hook: through ``import turbojwt as jwt`` here, and through
 ``patch_pyjwt()`` with code that does ``import jwt`` in a fresh interpreter.
 
@@ -96,21 +96,35 @@ def via_decode_complete(lib: ModuleType, token: str) -> Any:
     return lib.decode_complete(token, SECRET, algorithms=["HS256"])["payload"]
 
 
-def via_decode_batch(lib: ModuleType, token: str) -> Any:
-    # PyJWT has no batch decoder: per token, decode's claims or its exception.
-    if hasattr(lib, "decode_batch"):
-        results = lib.decode_batch([token, token], SECRET, algorithms=["HS256"])
+def batch_of_two(lib: ModuleType, token: str, name: str, complete: bool) -> Any:
+    """``lib.<name>`` over the token twice; PyJWT, which has none, decodes them one by one."""
+    batch = getattr(lib, name, None)
+    if batch is not None:
+        results = list(batch([token, token], SECRET, algorithms=["HS256"]))
     else:
         results = []
+        single = via_decode_complete if complete else via_decode
         for item in (token, token):
             try:
-                results.append(via_decode(lib, item))
+                results.append(single(lib, item))
             except lib.PyJWTError as error:
                 results.append(error)
     assert len(results) == 2 and type(results[0]) is type(results[1])
     if isinstance(results[0], Exception):
         raise results[0]
-    return results[0]
+    return results[0]["payload"] if complete and batch is not None else results[0]
+
+
+def via_decode_batch(lib: ModuleType, token: str) -> Any:
+    return batch_of_two(lib, token, "decode_batch", complete=False)
+
+
+def via_decode_complete_batch(lib: ModuleType, token: str) -> Any:
+    return batch_of_two(lib, token, "decode_complete_batch", complete=True)
+
+
+def via_decode_iter(lib: ModuleType, token: str) -> Any:
+    return batch_of_two(lib, token, "decode_iter", complete=False)
 
 
 def checked_subclass(lib: ModuleType) -> Any:
@@ -131,6 +145,8 @@ DECODERS: dict[str, Callable[[ModuleType, str], Any]] = {
     "decode": via_decode,
     "decode_complete": via_decode_complete,
     "decode_batch": via_decode_batch,
+    "decode_complete_batch": via_decode_complete_batch,
+    "decode_iter": via_decode_iter,
     "subclass": via_subclass,
 }
 
