@@ -400,3 +400,8 @@ _jwt_global_obj._jws = _jws_global_obj
 encode = _jwt_global_obj._engine.encode
 decode_complete = _jwt_global_obj._engine.decode_complete
 decode = _jwt_global_obj._engine.decode
+
+# The native core records the real ``time.time`` and ``datetime.datetime`` on its first clock
+# read, and tells a test's replacements from them: make that read now, at import, so that a
+# program whose first token is checked inside freezegun's ``freeze_time`` is not misled.
+_turbojwt.now()
