@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from datetime import timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, Union
@@ -95,7 +95,7 @@ def decode_batch(
     detached_payload: bytes | None = None,
     audience: str | Iterable[str] | None = None,
     subject: str | None = None,
-    issuer: str | Sequence[str] | None = None,
+    issuer: str | Container[str] | None = None,
     leeway: float | timedelta = 0,
     *,
     threads: int | None = None,
@@ -109,8 +109,11 @@ def decode_batch(
     the set lacks gets ``PyJWKSetError``). ``threads`` bounds the worker threads (default:
     one per core). ``denylist`` (a ``turbojwt.auth`` denylist store) is asked once for the
     whole batch; a valid token whose ``jti`` or ``fam`` (token family) it holds becomes
-    ``RevokedTokenError``. Unknown keyword arguments are ignored with one
-    ``RemovedInPyjwt3Warning``, as ``decode`` ignores them.
+    ``RevokedTokenError``. Unknown keyword arguments are ignored, as ``decode`` ignores
+    them, with one ``RemovedInPyjwt3Warning`` whose text is ``decode``'s with this
+    function's name ("passing additional kwargs to decode_batch() is deprecated ...").
+    A ``verify`` that contradicts ``verify_signature`` gets ``decode``'s
+    ``DeprecationWarning``, once.
 
     :raises TypeError: ``tokens`` is a single ``str`` or ``bytes``.
     :raises PyJWTError: (or the builtin ``decode`` raises) for arguments no token could
@@ -143,7 +146,7 @@ def decode_complete_batch(
     verify: bool | None = None,
     detached_payload: bytes | None = None,
     audience: str | Iterable[str] | None = None,
-    issuer: str | Sequence[str] | None = None,
+    issuer: str | Container[str] | None = None,
     subject: str | None = None,
     leeway: float | timedelta = 0,
     *,
@@ -180,7 +183,7 @@ def decode_iter(
     detached_payload: bytes | None = None,
     audience: str | Iterable[str] | None = None,
     subject: str | None = None,
-    issuer: str | Sequence[str] | None = None,
+    issuer: str | Container[str] | None = None,
     leeway: float | timedelta = 0,
     *,
     chunk_size: int = 10_000,
