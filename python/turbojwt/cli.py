@@ -805,8 +805,11 @@ def main(argv: Optional[Sequence[str]] = None, prog: str = PROG) -> int:
         status: int = args.handler(args, inputs, sys.stdout)
     except UsageError as error:
         _usage_error(subparsers[args.command], str(error))
-    except BrokenPipeError:  # e.g. piped into `head`
-        sys.stderr.close()
+    except BrokenPipeError:  # the reader went away (piped into `head`): stop quietly
+        # Point stdout at /dev/null so that the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return 1
     return status
 
