@@ -273,8 +273,7 @@ def test_a_token_level_failure_stays_a_per_token_result() -> None:
 # --- typing ------------------------------------------------------------------------------
 
 
-def run_mypy(*arguments: str) -> subprocess.CompletedProcess[str]:
-    pytest.importorskip("mypy")
+def run_mypy(cache: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     package_root = Path(turbojwt.__file__).resolve().parent.parent
     environment = {**os.environ, "MYPYPATH": str(package_root)}
     return subprocess.run(
@@ -284,7 +283,7 @@ def run_mypy(*arguments: str) -> subprocess.CompletedProcess[str]:
             "mypy",
             "--strict",
             "--config-file=",
-            "--no-incremental",
+            f"--cache-dir={cache}",
             *arguments,
         ],
         capture_output=True,
@@ -294,13 +293,16 @@ def run_mypy(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_options_typed_dict_type_checks() -> None:
+def test_options_typed_dict_type_checks(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
     usage = Path(__file__).parent / "typing" / "batch_usage.py"
-    checked = run_mypy(str(usage))
+    checked = run_mypy(tmp_path, str(usage))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # The check is real: a wrongly typed option is an error.
     wrong = run_mypy(
-        "-c", 'import turbojwt\nturbojwt.decode_batch([], "k", ["HS256"], {"verify_exp": "no"})'
+        tmp_path,
+        "-c",
+        'import turbojwt\nturbojwt.decode_batch([], "k", ["HS256"], {"verify_exp": "no"})',
     )
     assert wrong.returncode == 1
     assert 'incompatible type "dict[str, str]"; expected "Options | None"' in wrong.stdout
