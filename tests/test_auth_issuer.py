@@ -602,6 +602,7 @@ def test_revoke_family_until_is_the_deprecated_name_of_expires_at() -> None:
         (b"short", "HS256", "The key is a 5-byte HMAC secret; HS256 needs at least 32 bytes"),
         (SECRET, "HS384", "The key is a 36-byte HMAC secret; HS384 needs at least 48 bytes"),
         (SECRET, "RS256", "The key cannot be used with RS256"),
+        (SECRET, "ES256", "a secret string is for HS256, HS384 or HS512)"),
         ((KEYS / "rsa2048.pub.pem").read_text(), "HS256", "asymmetric key"),
     ],
 )

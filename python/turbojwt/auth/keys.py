@@ -104,8 +104,16 @@ def vet_key(key: Any, algorithm: str, *, allow_short_secret: bool, name: str = "
     try:
         prepared = implementation.prepare_key(key)
     except (InvalidKeyError, TypeError, ValueError) as error:
+        hint = ""
+        if not is_hmac(algorithm) and _looks_like_secret(key):
+            hint = (
+                f" ({algorithm} needs a PEM, DER or OpenSSH key or a key object; a secret "
+                "string is for HS256, HS384 or HS512)"
+            )
         # Not chained: the error may quote part of the key.
-        raise InvalidKeyError(f"The {name} cannot be used with {algorithm}: {error}") from None
+        raise InvalidKeyError(
+            f"The {name} cannot be used with {algorithm}: {error}{hint}"
+        ) from None
     message = implementation.check_key_length(prepared)
     minimum = _HMAC_MINIMUM_BYTES.get(algorithm)
     if message is not None and minimum is not None and not allow_short_secret:
@@ -115,6 +123,14 @@ def vet_key(key: Any, algorithm: str, *, allow_short_secret: bool, name: str = "
             "allow_short_secret=True to accept this one."
         )
     return message
+
+
+def _looks_like_secret(key: Any) -> bool:
+    """A ``str`` or ``bytes`` that is no PEM, OpenSSH or DER key: an HMAC secret, probably."""
+    if not isinstance(key, (str, bytes)):
+        return False
+    text = key.encode("utf-8", "surrogatepass") if isinstance(key, str) else key
+    return b"-----BEGIN" not in text and not text.startswith((b"ssh-", b"ecdsa-", b"0"))
 
 
 def verification_key_for(key: Any, algorithm: str) -> Any:
