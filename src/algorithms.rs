@@ -14,6 +14,11 @@ use crate::errors::{fail, warn, Exc, Warn};
 use crate::hmac_keys::{prepared_key, HmacHash};
 use crate::py_refs::package;
 
+/// Whether a successful verification may be remembered by the token cache: only a native
+/// check that warned about nothing (a hit must emit what a fresh decode emits).
+#[derive(Clone, Copy)]
+pub struct Remember(pub bool);
+
 /// How an algorithm object is carried out.
 pub enum Algo<'py> {
     Hmac(HmacHash),
@@ -52,6 +57,7 @@ impl<'py> Algo<'py> {
 
     /// Verify `signature` over `signing_input`, raising PyJWT's errors: the key's own
     /// errors from preparing it, the key-length policy, then `InvalidSignatureError`.
+    /// Returns whether the verdict may be remembered: checked natively, with no warning.
     pub fn verify(
         &self,
         py: Python<'py>,
@@ -59,51 +65,59 @@ impl<'py> Algo<'py> {
         signing_input: &[u8],
         signature: &[u8],
         enforce_min_key_length: bool,
-    ) -> PyResult<()> {
-        let valid = match self {
+    ) -> PyResult<Remember> {
+        let (valid, remember) = match self {
             Algo::Hmac(hash) => {
                 let prepared = prepared_key(py, *hash, key)?;
-                key_length_policy(py, prepared.weakness(*hash), enforce_min_key_length)?;
-                prepared.verify(signing_input, signature)
+                let weakness = prepared.weakness(*hash);
+                let remember = Remember(weakness.is_none());
+                key_length_policy(py, weakness, enforce_min_key_length)?;
+                (prepared.verify(signing_input, signature), remember)
             }
             Algo::Unsigned => {
                 check_unsigned_key(py, key)?;
-                false
+                (false, Remember(false))
             }
             Algo::Asymmetric(algorithm, alg_obj) => {
                 match asym_keys::native_key(py, *algorithm, key, Use::Verify)? {
                     Some(native) => {
-                        key_length_policy(
-                            py,
-                            asym_keys::weakness(&native),
-                            enforce_min_key_length,
-                        )?;
+                        let weakness = asym_keys::weakness(&native);
+                        let remember = Remember(weakness.is_none());
+                        key_length_policy(py, weakness, enforce_min_key_length)?;
                         let algorithm = *algorithm;
                         // The signature check runs without the GIL: threads verify in parallel.
-                        py.detach(|| native.verify(algorithm, signing_input, signature))
-                            .unwrap_or(false)
+                        let valid = py
+                            .detach(|| native.verify(algorithm, signing_input, signature))
+                            .unwrap_or(false);
+                        (valid, remember)
                     }
-                    None => python_verify(
-                        py,
-                        alg_obj,
-                        key,
-                        signing_input,
-                        signature,
-                        enforce_min_key_length,
-                    )?,
+                    None => (
+                        python_verify(
+                            py,
+                            alg_obj,
+                            key,
+                            signing_input,
+                            signature,
+                            enforce_min_key_length,
+                        )?,
+                        Remember(false),
+                    ),
                 }
             }
-            Algo::Python(alg_obj) => python_verify(
-                py,
-                alg_obj,
-                key,
-                signing_input,
-                signature,
-                enforce_min_key_length,
-            )?,
+            Algo::Python(alg_obj) => (
+                python_verify(
+                    py,
+                    alg_obj,
+                    key,
+                    signing_input,
+                    signature,
+                    enforce_min_key_length,
+                )?,
+                Remember(false),
+            ),
         };
         if valid {
-            Ok(())
+            Ok(remember)
         } else {
             fail(
                 py,

@@ -54,6 +54,47 @@ impl<'py> ClaimChecks<'py> {
     }
 }
 
+impl<'py> ClaimChecks<'py> {
+    /// `read`, when every flag is an exact `bool` (or absent) and `require` is absent,
+    /// `None`, a list or a tuple: then reading cannot run user code or raise, so it may
+    /// happen before the token is looked at. `None` otherwise.
+    pub fn read_if_plain(
+        py: Python<'py>,
+        mut lookup: impl FnMut(&Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>>,
+    ) -> PyResult<Option<Self>> {
+        let mut plain = true;
+        let checks = Self::read(py, |name| {
+            let value = lookup(name)?;
+            if let Some(v) = &value {
+                let ok = if name.is(intern!(py, "require")) {
+                    v.is_none()
+                        || v.is_exact_instance_of::<PyList>()
+                        || v.is_exact_instance_of::<pyo3::types::PyTuple>()
+                } else {
+                    v.is_exact_instance_of::<PyBool>()
+                };
+                plain &= ok;
+            }
+            Ok(value)
+        })?;
+        Ok(plain.then_some(checks))
+    }
+
+    /// The flags in a fixed order, for the token cache's context.
+    pub fn flags(&self) -> [bool; 8] {
+        [
+            self.verify_iat,
+            self.verify_nbf,
+            self.verify_exp,
+            self.verify_iss,
+            self.verify_aud,
+            self.verify_sub,
+            self.verify_jti,
+            self.strict_aud,
+        ]
+    }
+}
+
 /// The caller's expectations: `audience`, `issuer`, `subject` and `leeway` arguments.
 pub struct Expected<'py> {
     pub audience: Option<Bound<'py, PyAny>>,
@@ -76,6 +117,30 @@ pub fn validate<'py>(
     if let Some(require) = &checks.require {
         required_claims(py, payload, require)?;
     }
+    validate_times(py, payload, checks, &leeway)?;
+    if checks.verify_iss {
+        issuer(py, payload, expected.issuer.as_ref())?;
+    }
+    if checks.verify_aud {
+        audience(py, payload, expected.audience.as_ref(), checks.strict_aud)?;
+    }
+    if checks.verify_sub {
+        subject(py, payload, expected.subject.as_ref())?;
+    }
+    if checks.verify_jti {
+        jwt_id(py, payload)?;
+    }
+    Ok(())
+}
+
+/// The `iat`, `nbf` and `exp` checks alone: the only ones whose verdict changes with time,
+/// run again on every token-cache hit.
+pub fn validate_times<'py>(
+    py: Python<'py>,
+    payload: &Bound<'py, PyDict>,
+    checks: &ClaimChecks<'py>,
+    leeway: &Leeway<'py>,
+) -> PyResult<()> {
     let mut now = None;
     for (enabled, claim) in [
         (checks.verify_iat, TimeClaim::Iat),
@@ -90,20 +155,8 @@ pub fn validate<'py>(
                 Some(now) => now,
                 None => *now.insert(refs(py)?.now(py)?),
             };
-            check_time_claim(py, claim, &value, now, &leeway)?;
+            check_time_claim(py, claim, &value, now, leeway)?;
         }
-    }
-    if checks.verify_iss {
-        issuer(py, payload, expected.issuer.as_ref())?;
-    }
-    if checks.verify_aud {
-        audience(py, payload, expected.audience.as_ref(), checks.strict_aud)?;
-    }
-    if checks.verify_sub {
-        subject(py, payload, expected.subject.as_ref())?;
-    }
-    if checks.verify_jti {
-        jwt_id(py, payload)?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::algorithms::Algo;
+use crate::algorithms::{Algo, Remember};
 use crate::args::{empty_str, given, Arg};
 use crate::base64url;
 use crate::errors::{fail, token_unicode_error, warn, Exc, Warn};
@@ -249,6 +249,8 @@ pub struct Decoded<'py> {
     pub header_cached: bool,
     pub payload: Payload<'py>,
     pub signature: Vec<u8>,
+    /// The signature was checked natively, without warnings: the token cache may keep it.
+    pub rememberable: bool,
 }
 
 /// The payload bytes, or the caller's detached payload object as it was given.
@@ -329,7 +331,7 @@ pub fn decode<'py>(
         (Payload::Bytes(loaded.payload), loaded.signing_input)
     };
 
-    if request.verify_signature {
+    let rememberable = if request.verify_signature {
         verify_signature(
             py,
             registry,
@@ -338,13 +340,17 @@ pub fn decode<'py>(
             &loaded.signature,
             &request,
             is_jwk,
-        )?;
-    }
+        )?
+        .0
+    } else {
+        false
+    };
     Ok(Decoded {
         header: loaded.header,
         header_cached: loaded.header_cached,
         payload,
         signature: loaded.signature,
+        rememberable,
     })
 }
 
@@ -375,7 +381,7 @@ fn verify_signature<'py>(
     signature: &[u8],
     request: &VerifyRequest<'py>,
     is_jwk: bool,
-) -> PyResult<()> {
+) -> PyResult<Remember> {
     let key = &request.key;
     let algorithms = match (&request.algorithms, is_jwk) {
         (None, true) => {

@@ -15,6 +15,7 @@ use crate::errors::{warn, Warn};
 use crate::json;
 use crate::jws::{self, JwsEngine, Payload, SignRequest, VerifyRequest};
 use crate::py_refs::refs;
+use crate::token_cache;
 
 /// The claim checks PyJWT would switch off when a call turns signature verification off.
 const VERIFY_CLAIMS: [&str; 7] = [
@@ -109,7 +110,7 @@ impl JwtEngine {
             issuer,
             leeway,
         };
-        Ok(self.decode_jwt(py, call)?.1)
+        Ok(self.decode_jwt(py, call)?.payload)
     }
 
     #[pyo3(
@@ -145,18 +146,7 @@ impl JwtEngine {
             issuer,
             leeway,
         };
-        let (decoded, payload) = self.decode_jwt(py, call)?;
-        let result = PyDict::new(py);
-        result.set_item(intern!(py, "payload"), payload)?;
-        result.set_item(
-            intern!(py, "header"),
-            jws::owned_header(decoded.header, decoded.header_cached)?,
-        )?;
-        result.set_item(
-            intern!(py, "signature"),
-            PyBytes::new(py, &decoded.signature),
-        )?;
-        Ok(result)
+        self.decode_jwt(py, call)?.into_complete(py)
     }
 
     /// `PyJWT.encode`: payload checks, JSON, then `PyJWS.encode`.
@@ -216,12 +206,31 @@ struct Call<'a, 'py> {
     leeway: Arg<'py>,
 }
 
+/// A decoded and validated token: the claims, and what `decode_complete` adds to them.
+pub struct DecodedJwt<'py> {
+    pub payload: Bound<'py, PyDict>,
+    /// Shared with the header cache when `header_shared`: copy it before handing it out.
+    header: Bound<'py, PyDict>,
+    header_shared: bool,
+    signature: Vec<u8>,
+}
+
+impl<'py> DecodedJwt<'py> {
+    /// `{"payload", "header", "signature"}`, as `decode_complete` returns it.
+    fn into_complete(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let result = PyDict::new(py);
+        result.set_item(intern!(py, "payload"), self.payload)?;
+        result.set_item(
+            intern!(py, "header"),
+            jws::owned_header(self.header, self.header_shared)?,
+        )?;
+        result.set_item(intern!(py, "signature"), PyBytes::new(py, &self.signature))?;
+        Ok(result)
+    }
+}
+
 impl JwtEngine {
-    fn decode_jwt<'py>(
-        &self,
-        py: Python<'py>,
-        call: Call<'_, 'py>,
-    ) -> PyResult<(jws::Decoded<'py>, Bound<'py, PyDict>)> {
+    fn decode_jwt<'py>(&self, py: Python<'py>, call: Call<'_, 'py>) -> PyResult<DecodedJwt<'py>> {
         let options = given(&call.options).cloned();
         // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
         let verify_signature_value = match &options {
@@ -276,31 +285,140 @@ impl JwtEngine {
             .get(intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
 
+        let key = call.key.or_else(|| empty_str(py));
+        let leeway = call
+            .leeway
+            .or_else(|| pyo3::types::PyInt::new(py, 0).into_any());
         let jws = self.jws.borrow(py);
+        let registry = jws.registry.bind(py);
+        let early_checks = ClaimChecks::read_if_plain(py, |name| merged.get(name))?;
+        let cache_context = match &early_checks {
+            Some(checks) if verify_signature => {
+                let expected = Expected {
+                    audience: given(&call.audience).cloned(),
+                    issuer: given(&call.issuer).cloned(),
+                    subject: given(&call.subject).cloned(),
+                    leeway: leeway.clone(),
+                };
+                let detached = given(&call.detached_payload).is_some();
+                let algorithms = given(&call.algorithms);
+                cache_context(
+                    py, &key, algorithms, detached, registry, checks, enforce, &expected,
+                )?
+            }
+            _ => None,
+        };
+        if let Some((context, plain_leeway)) = &cache_context {
+            // A token that cannot be read is left to the full path, which raises its error in
+            // PyJWT's order.
+            let hit = jws::with_token_bytes(py, call.jwt, |token| {
+                Ok(token_cache::lookup(py, token, context))
+            })
+            .ok()
+            .flatten();
+            if let (Some(hit), Some(checks)) = (hit, &early_checks) {
+                claims::validate_times(py, &hit.payload, checks, plain_leeway)?;
+                return Ok(DecodedJwt {
+                    payload: hit.payload,
+                    header: hit.header,
+                    header_shared: true,
+                    signature: hit.signature,
+                });
+            }
+        }
+
         let request = VerifyRequest {
-            key: call.key.or_else(|| empty_str(py)),
+            key,
             algorithms: given(&call.algorithms).cloned(),
             verify_signature,
             enforce_min_key_length: enforce,
             detached_payload: given(&call.detached_payload).cloned(),
         };
-        let decoded = jws::decode(py, jws.registry.bind(py), call.jwt, request)?;
+        let decoded = jws::decode(py, registry, call.jwt, request)?;
         let payload = match &decoded.payload {
             Payload::Bytes(bytes) => json::load_object(py, bytes, "payload")?,
             Payload::Detached(obj) => load_detached(py, obj)?,
         };
-        let checks = ClaimChecks::read(py, |name| merged.get(name))?;
+        let checks = match early_checks {
+            Some(checks) => checks,
+            None => ClaimChecks::read(py, |name| merged.get(name))?,
+        };
         let expected = Expected {
             audience: given(&call.audience).cloned(),
             issuer: given(&call.issuer).cloned(),
             subject: given(&call.subject).cloned(),
-            leeway: call
-                .leeway
-                .or_else(|| pyo3::types::PyInt::new(py, 0).into_any()),
+            leeway,
         };
         claims::validate(py, &payload, &checks, &expected)?;
-        Ok((decoded, payload))
+        let result = DecodedJwt {
+            payload,
+            header: decoded.header,
+            header_shared: decoded.header_cached,
+            signature: decoded.signature,
+        };
+        if let (Some((context, _)), true) = (cache_context, decoded.rememberable) {
+            jws::with_token_bytes(py, call.jwt, |token| {
+                token_cache::admit(py, token, context, &result.as_hit());
+                Ok(())
+            })?;
+        }
+        Ok(result)
     }
+}
+
+impl<'py> DecodedJwt<'py> {
+    fn as_hit(&self) -> token_cache::Hit<'py> {
+        token_cache::Hit {
+            payload: self.payload.clone(),
+            header: self.header.clone(),
+            signature: self.signature.clone(),
+        }
+    }
+}
+
+/// What the token cache must see besides the token, or `None` when a part of the call cannot
+/// be described exactly (a detached payload, a replaced `json.loads`, a leeway or
+/// expectation of an unusual type...): such calls are never cached.
+#[allow(clippy::too_many_arguments)] // each is a part of the call the context must describe
+fn cache_context<'py>(
+    py: Python<'py>,
+    key: &Bound<'py, PyAny>,
+    algorithms: Option<&Bound<'py, PyAny>>,
+    detached_payload: bool,
+    registry: &Bound<'py, PyDict>,
+    checks: &ClaimChecks<'py>,
+    enforce: bool,
+    expected: &Expected<'py>,
+) -> PyResult<Option<(token_cache::Context, claims::Leeway<'py>)>> {
+    let Some(mut builder) = token_cache::ContextBuilder::new(false) else {
+        return Ok(None);
+    };
+    let leeway = &expected.leeway;
+    if detached_payload || refs(py)?.current_json_loads(py)?.is_some() {
+        return Ok(None);
+    }
+    let plain_leeway = leeway.is_exact_instance_of::<pyo3::types::PyFloat>()
+        || leeway.is_exact_instance_of::<pyo3::types::PyInt>()
+        || leeway.get_type().is(refs(py)?.timedelta.bind(py));
+    if !plain_leeway {
+        return Ok(None);
+    }
+    let claims::Leeway::Seconds(seconds) = claims::Leeway::from_py(py, leeway)? else {
+        return Ok(None);
+    };
+    let mut flags = checks.flags().to_vec();
+    flags.push(enforce);
+    builder.flags(&flags);
+    builder.float(seconds);
+    let described = builder
+        .key(key)
+        // Without `algorithms` the call fails, or takes them from a PyJWK: not cached.
+        .and_then(|()| builder.strings(b'a', Some(algorithms?)))
+        .and_then(|()| builder.strings(b'r', checks.require.as_ref().filter(|r| !r.is_none())))
+        .and_then(|()| builder.strings(b'u', expected.audience.as_ref()))
+        .and_then(|()| builder.strings(b'i', expected.issuer.as_ref()))
+        .and_then(|()| builder.strings(b's', expected.subject.as_ref()));
+    Ok(described.map(|()| (builder.finish(registry), claims::Leeway::Seconds(seconds))))
 }
 
 /// A detached payload goes through `json.loads` as the caller gave it (bytes or str).
@@ -500,21 +618,12 @@ impl JwtEngine {
             issuer: call.issuer.clone(),
             leeway: Arg::Given(call.leeway.clone()),
         };
-        let outcome = self.decode_jwt(py, one).and_then(|(decoded, payload)| {
-            if !complete {
-                return Ok(payload.into_any());
+        let outcome = self.decode_jwt(py, one).and_then(|decoded| {
+            if complete {
+                Ok(decoded.into_complete(py)?.into_any())
+            } else {
+                Ok(decoded.payload.into_any())
             }
-            let result = PyDict::new(py);
-            result.set_item(intern!(py, "payload"), payload)?;
-            result.set_item(
-                intern!(py, "header"),
-                jws::owned_header(decoded.header, decoded.header_cached)?,
-            )?;
-            result.set_item(
-                intern!(py, "signature"),
-                PyBytes::new(py, &decoded.signature),
-            )?;
-            Ok(result.into_any())
         });
         match outcome {
             Ok(item) => item,

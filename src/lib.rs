@@ -28,6 +28,7 @@ mod jwt;
 mod limits;
 mod native_key;
 mod py_refs;
+mod token_cache;
 
 use pyo3::prelude::*;
 
@@ -56,10 +57,13 @@ mod _turbojwt {
     use crate::limits::{get_limits, set_limits};
     #[pymodule_export]
     use crate::native_key::NativeKey;
+    #[pymodule_export]
+    use crate::token_cache::{clear_token_cache, set_token_cache, token_cache_info};
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         crate::limits::init_default_depth(m.py());
+        crate::token_cache::init_from_environment();
         Ok(())
     }
 }

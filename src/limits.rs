@@ -46,7 +46,11 @@ pub fn default_json_depth(py: Python<'_>) -> usize {
     if (version.major, version.minor) <= (3, 11) {
         let recursion_limit = py
             .import("sys")
-            .and_then(|sys| sys.getattr("getrecursionlimit")?.call0()?.extract::<usize>())
+            .and_then(|sys| {
+                sys.getattr("getrecursionlimit")?
+                    .call0()?
+                    .extract::<usize>()
+            })
             .unwrap_or(1000);
         recursion_limit.max(1000)
     } else if (version.major, version.minor) == (3, 12) {
@@ -166,6 +170,8 @@ pub fn set_limits(max_token_bytes: Option<usize>, max_json_depth: Option<usize>)
     if let Some(bytes) = max_token_bytes {
         MAX_TOKEN_BYTES.store(bytes, Ordering::Relaxed);
     }
+    // Tokens remembered as valid were accepted under the old limits.
+    crate::token_cache::invalidate();
     if let Some(depth) = max_json_depth {
         MAX_JSON_DEPTH.store(depth, Ordering::Relaxed);
         // Cached headers were checked against the old depth limit.

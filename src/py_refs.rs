@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyModule, PyType};
+use pyo3::types::{PyCFunction, PyDict, PyModule, PyType};
 
 /// Borrowed-forever handles on the Python objects the hot paths compare against or call.
 pub struct PyRefs {
@@ -38,7 +38,11 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
             datetime: dt.getattr("datetime")?.cast_into::<PyType>()?.unbind(),
             iterable_abc: py.import("collections.abc")?.getattr("Iterable")?.unbind(),
             timegm: py.import("calendar")?.getattr("timegm")?.unbind(),
-            sys_modules: py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.unbind(),
+            sys_modules: py
+                .import("sys")?
+                .getattr("modules")?
+                .cast_into::<PyDict>()?
+                .unbind(),
             // Already in `sys.modules` (perhaps half-initialised) whenever the core runs.
             api_jwt_namespace: py.import("turbojwt.api_jwt")?.dict().unbind(),
         })
@@ -92,8 +96,13 @@ impl PyRefs {
             .sys_modules
             .bind(py)
             .contains(pyo3::intern!(py, "time_machine"))?;
+        // `time.time` is replaced when it is not the one seen first, or not a C function at all
+        // (the first sight may itself have happened under freezegun).
+        let replaced = |time: &Bound<'_, PyAny>| {
+            !time.is(self.time_time.bind(py)) || !time.is_instance_of::<PyCFunction>()
+        };
         match time {
-            Some(time) if time_machine || !time.is(self.time_time.bind(py)) => time.call0()?.extract(),
+            Some(time) if time_machine || replaced(&time) => time.call0()?.extract(),
             _ => {
                 let since_epoch = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -41,6 +41,9 @@ from .jwks_client import AsyncPyJWKClient as AsyncPyJWKClient
 from .jwks_client import PyJWKClient
 from .limits import get_limits as get_limits
 from .limits import set_limits as set_limits
+from .token_cache import clear_token_cache as clear_token_cache
+from .token_cache import set_token_cache as set_token_cache
+from .token_cache import token_cache_info as token_cache_info
 from .warnings import InsecureKeyLengthWarning
 
 #: The PyJWT release whose behaviour turbojwt matches (consumers parse ``jwt.__version__``).

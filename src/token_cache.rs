@@ -1,0 +1,474 @@
+//! The verified-token cache: a repeat of a token that decoded successfully is answered
+//! without base64, JSON or signature work.
+//!
+//! An API sees the same bearer token on every request of a session. A decode's outcome
+//! depends on the token and on everything the call says about how to check it; the entry is
+//! keyed by both, and a hit is answered only when both are byte-for-byte what the successful
+//! decode saw. What can change between two identical calls is the clock (re-checked on every
+//! hit), the algorithm registry (the entry's `Algorithm` object must still be registered under
+//! its name) and the process-wide limits (a generation counter). Failures are never kept.
+//!
+//! - Keys: a per-process randomly keyed hash (aHash) picks the slot, so an attacker cannot
+//!   aim tokens at one slot; the token is then compared in constant time, so a hit or a miss
+//!   reveals nothing about a cached token's bytes.
+//! - Admission on second sight: a token is kept only once it has been seen before (a small
+//!   set of hashes remembers first sightings), so a stream of one-off tokens costs each a
+//!   hash and never evicts the tokens that do repeat.
+//! - Bounds: entries and bytes, split over shards with a lock each; the oldest entries go
+//!   first. Secret key bytes held in an entry's context are zeroed when it is dropped.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
+use zeroize::Zeroize;
+
+pub const DEFAULT_MAX_ENTRIES: usize = 4096;
+pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
+const SHARDS: usize = 8;
+/// Bookkeeping per entry beyond the bytes it copies (dicts, handles, table slots).
+const ENTRY_OVERHEAD: usize = 512;
+
+static MAX_ENTRIES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_ENTRIES);
+static MAX_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_BYTES);
+/// Bumped whenever something outside the call changes what a decode accepts (the limits).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static HITS: AtomicU64 = AtomicU64::new(0);
+static MISSES: AtomicU64 = AtomicU64::new(0);
+static EVICTIONS: AtomicU64 = AtomicU64::new(0);
+
+static HASHER: LazyLock<ahash::RandomState> = LazyLock::new(ahash::RandomState::new);
+static TABLE: LazyLock<[Mutex<Shard>; SHARDS]> = LazyLock::new(Default::default);
+
+/// A decode the cache answered or may keep: the token's result as the caller receives it.
+pub struct Hit<'py> {
+    /// The caller's own dict.
+    pub payload: Bound<'py, PyDict>,
+    /// Shared with the cache: copy it before handing it out.
+    pub header: Bound<'py, PyDict>,
+    pub signature: Vec<u8>,
+}
+
+/// Everything besides the token that decides a decode's outcome, serialised so that two
+/// calls are the same call exactly when their contexts are equal bytes.
+pub struct Context {
+    bytes: Vec<u8>,
+    /// Key objects are identified by address; the entry holds them so no other object can
+    /// take that address while the entry lives.
+    _holds_key: Option<Py<PyAny>>,
+    registry: Py<PyDict>,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // The context may hold an HMAC secret.
+        self.bytes.zeroize();
+    }
+}
+
+/// Builds a [`Context`]; any part it cannot describe exactly makes the call uncacheable.
+pub struct ContextBuilder {
+    bytes: Vec<u8>,
+    key_object: Option<Py<PyAny>>,
+}
+
+impl ContextBuilder {
+    /// `None` when the cache is off.
+    pub fn new(complete: bool) -> Option<Self> {
+        if MAX_ENTRIES.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(160);
+        bytes.extend_from_slice(&GENERATION.load(Ordering::Relaxed).to_le_bytes());
+        bytes.push(u8::from(complete));
+        Some(ContextBuilder {
+            bytes,
+            key_object: None,
+        })
+    }
+
+    fn field(&mut self, tag: u8, data: &[u8]) {
+        self.bytes.push(tag);
+        self.bytes.extend_from_slice(&data.len().to_le_bytes());
+        self.bytes.extend_from_slice(data);
+    }
+
+    pub fn flags(&mut self, flags: &[bool]) {
+        let bits = flags
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &f)| acc | (u32::from(f) << i));
+        self.field(b'f', &bits.to_le_bytes());
+    }
+
+    pub fn float(&mut self, value: f64) {
+        self.field(b'l', &value.to_bits().to_le_bytes());
+    }
+
+    /// The key: `str`/`bytes` by content, any other object by identity.
+    pub fn key(&mut self, key: &Bound<'_, PyAny>) -> Option<()> {
+        if key.is_exact_instance_of::<PyString>() {
+            let text = key.cast::<PyString>().ok()?.to_str().ok()?;
+            self.field(b's', text.as_bytes());
+        } else if key.is_exact_instance_of::<PyBytes>() {
+            self.field(b'b', key.cast::<PyBytes>().ok()?.as_bytes());
+        } else {
+            self.field(b'o', &(key.as_ptr() as usize).to_le_bytes());
+            self.key_object = Some(key.clone().unbind());
+        }
+        Some(())
+    }
+
+    /// `None`, an exact `str`, or a list, tuple or set of exact `str`s.
+    pub fn strings(&mut self, tag: u8, value: Option<&Bound<'_, PyAny>>) -> Option<()> {
+        let Some(value) = value else {
+            self.field(tag, b"-");
+            return Some(());
+        };
+        if value.is_exact_instance_of::<PyString>() {
+            let text = value.cast::<PyString>().ok()?.to_str().ok()?;
+            self.field(tag, b"1");
+            self.field(b'.', text.as_bytes());
+            return Some(());
+        }
+        let is_collection = value.is_exact_instance_of::<PyList>()
+            || value.is_exact_instance_of::<PyTuple>()
+            || value.is_exact_instance_of::<PySet>()
+            || value.is_exact_instance_of::<PyFrozenSet>();
+        if !is_collection {
+            return None;
+        }
+        self.field(tag, b"n");
+        for item in value.try_iter().ok()? {
+            let item = item.ok()?;
+            if !item.is_exact_instance_of::<PyString>() {
+                return None;
+            }
+            self.field(
+                b'.',
+                item.cast::<PyString>().ok()?.to_str().ok()?.as_bytes(),
+            );
+        }
+        self.field(tag, b"$");
+        Some(())
+    }
+
+    pub fn finish(self, registry: &Bound<'_, PyDict>) -> Context {
+        Context {
+            bytes: self.bytes,
+            _holds_key: self.key_object,
+            registry: registry.clone().unbind(),
+        }
+    }
+}
+
+struct Entry {
+    token: Box<[u8]>,
+    context: Context,
+    /// The header's `alg` and the `Algorithm` object the registry held for it.
+    alg: Py<PyAny>,
+    algorithm: Py<PyAny>,
+    payload: Py<PyDict>,
+    /// No value of the payload is a dict or a list: a shallow copy is a fresh result.
+    flat: bool,
+    header: Py<PyDict>,
+    signature: Box<[u8]>,
+    size: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<u64, Entry>,
+    /// Insertion order, for eviction (stale slots are skipped).
+    order: VecDeque<u64>,
+    bytes: usize,
+    /// Hashes of tokens seen once: seeing one again admits it.
+    seen_once: HashSet<u64>,
+}
+
+impl Shard {
+    fn evict_until_fits(&mut self, max_entries: usize, max_bytes: usize, incoming: usize) {
+        while !self.entries.is_empty()
+            && (self.entries.len() + 1 > max_entries || self.bytes + incoming > max_bytes)
+        {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(entry) = self.entries.remove(&oldest) {
+                self.bytes = self.bytes.saturating_sub(entry.size);
+                EVICTIONS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn slot(token: &[u8], context: &Context) -> u64 {
+    let mut hasher = HASHER.build_hasher();
+    std::hash::Hasher::write(&mut hasher, token);
+    std::hash::Hasher::write(&mut hasher, &context.bytes);
+    std::hash::Hasher::finish(&hasher)
+}
+
+fn shard_of(hash: u64) -> Option<&'static Mutex<Shard>> {
+    // The low bits pick the shard; the map hashes the full value again.
+    TABLE.get(usize::try_from(hash % SHARDS as u64).unwrap_or(0))
+}
+
+/// The cached result for `token` under `context`, as fresh objects the caller may mutate.
+pub fn lookup<'py>(py: Python<'py>, token: &[u8], context: &Context) -> Option<Hit<'py>> {
+    let hash = slot(token, context);
+    let shard = shard_of(hash)?;
+    let found = {
+        let guard = shard.lock().ok()?;
+        guard.entries.get(&hash).and_then(|entry| {
+            let same_token = constant_time_eq(&entry.token, token);
+            let same_call = entry.context.bytes == context.bytes
+                && entry.context.registry.is(&context.registry);
+            (same_token && same_call).then(|| {
+                (
+                    entry.alg.clone_ref(py),
+                    entry.algorithm.clone_ref(py),
+                    entry.payload.clone_ref(py),
+                    entry.flat,
+                    entry.header.clone_ref(py),
+                    entry.signature.to_vec(),
+                )
+            })
+        })
+    };
+    let Some((alg, algorithm, payload, flat, header, signature)) = found else {
+        MISSES.fetch_add(1, Ordering::Relaxed);
+        return None;
+    };
+    // The algorithm must still be registered as it was (register/unregister_algorithm).
+    let registered = context.registry.bind(py).get_item(alg.bind(py)).ok()??;
+    if !registered.is(algorithm.bind(py)) {
+        MISSES.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
+    let payload = if flat {
+        payload.bind(py).copy().ok()?
+    } else {
+        fresh_dict(py, payload.bind(py)).ok()?
+    };
+    HITS.fetch_add(1, Ordering::Relaxed);
+    Some(Hit {
+        payload,
+        header: header.into_bound(py),
+        signature,
+    })
+}
+
+/// Keep a successful decode, if the token was seen before (admission on second sight).
+pub fn admit(py: Python<'_>, token: &[u8], context: Context, hit: &Hit<'_>) {
+    let max_entries = MAX_ENTRIES.load(Ordering::Relaxed);
+    let max_bytes = MAX_BYTES.load(Ordering::Relaxed);
+    let (per_shard_entries, per_shard_bytes) = (
+        max_entries.div_ceil(SHARDS).max(1),
+        max_bytes.div_ceil(SHARDS),
+    );
+    if max_entries == 0 {
+        return;
+    }
+    let hash = slot(token, &context);
+    let Some(shard) = shard_of(hash) else { return };
+    {
+        let Ok(mut guard) = shard.lock() else { return };
+        if guard.entries.contains_key(&hash) {
+            return;
+        }
+        if !guard.seen_once.remove(&hash) {
+            if guard.seen_once.len() >= per_shard_entries.saturating_mul(4) {
+                guard.seen_once.clear();
+            }
+            guard.seen_once.insert(hash);
+            return;
+        }
+    }
+    let Some(alg) = hit.header.get_item(pyo3::intern!(py, "alg")).ok().flatten() else {
+        return;
+    };
+    let Some(algorithm) = context.registry.bind(py).get_item(&alg).ok().flatten() else {
+        return;
+    };
+    // The entry keeps its own copies: the caller's dicts are theirs to mutate.
+    let (Ok(payload), Ok(header)) = (fresh_dict(py, &hit.payload), fresh_dict(py, &hit.header))
+    else {
+        return;
+    };
+    let size = ENTRY_OVERHEAD
+        + token.len() * 3
+        + context.bytes.len()
+        + hit.signature.len()
+        + 64 * (payload.len() + header.len());
+    if size > per_shard_bytes {
+        return;
+    }
+    let flat = payload
+        .values()
+        .iter()
+        .all(|v| !v.is_instance_of::<PyDict>() && !v.is_instance_of::<PyList>());
+    let entry = Entry {
+        token: token.into(),
+        context,
+        alg: alg.unbind(),
+        algorithm: algorithm.unbind(),
+        payload: payload.unbind(),
+        flat,
+        header: header.unbind(),
+        signature: hit.signature.clone().into_boxed_slice(),
+        size,
+    };
+    let Ok(mut guard) = shard.lock() else { return };
+    guard.evict_until_fits(per_shard_entries, per_shard_bytes, size);
+    guard.bytes += size;
+    guard.order.push_back(hash);
+    guard.entries.insert(hash, entry);
+}
+
+/// `a == b` in time that depends only on the lengths: no early exit on the first differing
+/// byte, so comparing a forged token with a cached one reveals nothing about the latter.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = words_a
+        .remainder()
+        .iter()
+        .zip(words_b.remainder())
+        .fold(0u64, |acc, (x, y)| acc | u64::from(x ^ y));
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    let difference = words_a
+        .zip(words_b)
+        .fold(tail, |acc, (x, y)| acc | (word(x) ^ word(y)));
+    // Keep the compiler from turning the fold into an early-exit comparison.
+    std::hint::black_box(difference) == 0
+}
+
+/// A copy of a JSON-made dict whose nested dicts and lists are copies too (strings,
+/// numbers, booleans and `None` are immutable and shared).
+pub fn fresh_dict<'py>(py: Python<'py>, dict: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyDict>> {
+    let copy = dict.copy()?;
+    for (key, value) in dict.iter() {
+        if let Some(fresh) = fresh_container(py, &value)? {
+            copy.set_item(key, fresh)?;
+        }
+    }
+    Ok(copy)
+}
+
+fn fresh_container<'py>(
+    py: Python<'py>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Ok(dict) = value.cast::<PyDict>() {
+        return Ok(Some(fresh_dict(py, dict)?.into_any()));
+    }
+    if let Ok(list) = value.cast::<PyList>() {
+        let items = list
+            .iter()
+            .map(|item| Ok(fresh_container(py, &item)?.unwrap_or(item)))
+            .collect::<PyResult<Vec<_>>>()?;
+        return Ok(Some(PyList::new(py, items)?.into_any()));
+    }
+    Ok(None)
+}
+
+/// Forget every entry and every first sighting.
+pub fn clear() {
+    for shard in TABLE.iter() {
+        if let Ok(mut guard) = shard.lock() {
+            *guard = Shard::default();
+        }
+    }
+}
+
+/// Something that changes what decodes accept (the limits) happened: old entries are void.
+pub fn invalidate() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+    clear();
+}
+
+/// Disable the cache when `TURBOJWT_TOKEN_CACHE=0` (or `off`, `false`, `no`).
+pub fn init_from_environment() {
+    if let Ok(value) = std::env::var("TURBOJWT_TOKEN_CACHE") {
+        if matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "0" | "off" | "false" | "no"
+        ) {
+            MAX_ENTRIES.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Change the bounds (`None` keeps one); 0 entries turns the cache off and empties it.
+#[pyfunction]
+#[pyo3(signature = (*, max_entries=None, max_bytes=None))]
+pub fn set_token_cache(max_entries: Option<usize>, max_bytes: Option<usize>) {
+    if let Some(entries) = max_entries {
+        MAX_ENTRIES.store(entries, Ordering::Relaxed);
+    }
+    if let Some(bytes) = max_bytes {
+        MAX_BYTES.store(bytes, Ordering::Relaxed);
+    }
+    // Entries kept under the old bounds are dropped rather than trimmed one by one.
+    clear();
+}
+
+/// The bounds, the current size and the counters since start-up.
+#[pyfunction]
+pub fn token_cache_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let (mut entries, mut bytes) = (0usize, 0usize);
+    for shard in TABLE.iter() {
+        if let Ok(guard) = shard.lock() {
+            entries += guard.entries.len();
+            bytes += guard.bytes;
+        }
+    }
+    let info = PyDict::new(py);
+    info.set_item("max_entries", MAX_ENTRIES.load(Ordering::Relaxed))?;
+    info.set_item("max_bytes", MAX_BYTES.load(Ordering::Relaxed))?;
+    info.set_item("entries", entries)?;
+    info.set_item("bytes", bytes)?;
+    info.set_item("hits", HITS.load(Ordering::Relaxed))?;
+    info.set_item("misses", MISSES.load(Ordering::Relaxed))?;
+    info.set_item("evictions", EVICTIONS.load(Ordering::Relaxed))?;
+    info.set_item(
+        "enabled",
+        PyBool::new(py, MAX_ENTRIES.load(Ordering::Relaxed) > 0),
+    )?;
+    Ok(info)
+}
+
+/// Empty the cache (the counters keep counting).
+#[pyfunction]
+pub fn clear_token_cache() {
+    clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        let token = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl".to_vec();
+        assert!(constant_time_eq(&token, &token.clone()));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(&token, &token[..token.len() - 1]));
+        for position in 0..token.len() {
+            let mut other = token.clone();
+            if let Some(byte) = other.get_mut(position) {
+                *byte ^= 1;
+            }
+            assert!(
+                !constant_time_eq(&token, &other),
+                "difference at {position}"
+            );
+        }
+    }
+}
