@@ -80,7 +80,24 @@ impl<'py> ClaimChecks<'py> {
         Ok(plain.then_some(checks))
     }
 
-    /// The flags in a fixed order, for the token cache's context.
+    /// Checks from flags in [`Self::flags`]' order.
+    pub fn from_flags(flags: [bool; 8], require: Option<Bound<'py, PyAny>>) -> Self {
+        let [verify_iat, verify_nbf, verify_exp, verify_iss, verify_aud, verify_sub, verify_jti, strict_aud] =
+            flags;
+        ClaimChecks {
+            verify_iat,
+            verify_nbf,
+            verify_exp,
+            verify_iss,
+            verify_aud,
+            verify_sub,
+            verify_jti,
+            strict_aud,
+            require,
+        }
+    }
+
+    /// The flags in a fixed order, for the token cache's context and the options memo.
     pub fn flags(&self) -> [bool; 8] {
         [
             self.verify_iat,

@@ -3,6 +3,8 @@
 //! `JwtEngine.decode` is the whole of `jwt.decode` in one native call: option merging, the
 //! JWS steps, the payload into a dict and every claim check, with PyJWT's warnings and errors.
 
+use std::sync::Mutex;
+
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -33,6 +35,25 @@ const VERIFY_CLAIMS: [&str; 7] = [
 pub struct JwtEngine {
     jws: Py<JwsEngine>,
     options: Py<PyDict>,
+    /// What the instance's options decide, for calls that pass no options of their own.
+    defaults: Mutex<Option<OptionsMemo>>,
+}
+
+/// The instance options' verdicts, valid while the dict keeps the version they were read at
+/// (a dict's version identifies one state of one dict: see `ffi::dict_version`).
+struct OptionsMemo {
+    version: u64,
+    enforce: bool,
+    flags: [bool; 8],
+    require: Option<Py<PyAny>>,
+}
+
+/// What the merged options decide for one call.
+struct OptionState<'py> {
+    verify_signature: bool,
+    enforce: bool,
+    /// The claim checks, when they could be read before the token (see `read_if_plain`).
+    early_checks: Option<ClaimChecks<'py>>,
 }
 
 /// Per-call options laid over the instance's, by PyJWT's `_merge_options` rule.
@@ -64,7 +85,11 @@ impl<'py> MergedOptions<'_, 'py> {
 impl JwtEngine {
     #[new]
     fn new(jws: Py<JwsEngine>, options: Py<PyDict>) -> Self {
-        JwtEngine { jws, options }
+        JwtEngine {
+            jws,
+            options,
+            defaults: Mutex::new(None),
+        }
     }
 
     #[pyo3(signature = (*, jws=None, options=None))]
@@ -74,6 +99,9 @@ impl JwtEngine {
         }
         if let Some(options) = options {
             self.options = options;
+            if let Ok(mut defaults) = self.defaults.lock() {
+                *defaults = None;
+            }
         }
     }
 
@@ -231,59 +259,18 @@ impl<'py> DecodedJwt<'py> {
 
 impl JwtEngine {
     fn decode_jwt<'py>(&self, py: Python<'py>, call: Call<'_, 'py>) -> PyResult<DecodedJwt<'py>> {
-        let options = given(&call.options).cloned();
-        // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
-        let verify_signature_value = match &options {
-            None => None,
-            Some(o) => match o.cast::<PyDict>() {
-                Ok(dict) => dict.get_item(intern!(py, "verify_signature"))?,
-                Err(_) => Some(o.call_method1(intern!(py, "get"), ("verify_signature", true))?),
-            },
-        };
-        let verify_signature = verify_signature_value
-            .as_ref()
-            .map_or(Ok(true), |v| v.is_truthy())?;
-        if let Some(verify) = given(&call.verify) {
-            // PyJWT compares `verify` with the option's value itself, not its truthiness.
-            let differs = match &verify_signature_value {
-                Some(value) => verify.ne(value)?,
-                None => verify.ne(true)?,
-            };
-            if differs {
-                warn(
-                    py,
-                    Warn::Deprecation,
-                    "The `verify` argument to `decode` does nothing in PyJWT 2.0 and newer. The equivalent is \
-                     setting `verify_signature` to False in the `options` dictionary. This invocation has a \
-                     mismatch between the kwarg and the option entry.",
-                )?;
+        let (state, merged) = match self.default_options(py, &call)? {
+            Some(state) => (state, None),
+            None => {
+                let (state, merged) = self.merge_options(py, &call)?;
+                (state, Some(merged))
             }
-        }
-        let call_options = match options {
-            None => None,
-            Some(o) => Some(match o.cast_into::<PyDict>() {
-                Ok(dict) => dict,
-                Err(e) => py
-                    .get_type::<PyDict>()
-                    .call1((e.into_inner(),))?
-                    .cast_into::<PyDict>()?,
-            }),
         };
-        let instance = self.options.bind(py);
-        let call_skips_signature = match &call_options {
-            Some(o) => !o
-                .get_item(intern!(py, "verify_signature"))?
-                .map_or(Ok(true), |v| v.is_truthy())?,
-            None => false,
-        };
-        let merged = MergedOptions {
-            instance,
-            call: call_options,
-            call_skips_signature,
-        };
-        let enforce = merged
-            .get(intern!(py, "enforce_minimum_key_length"))?
-            .map_or(Ok(false), |v| v.is_truthy())?;
+        let OptionState {
+            verify_signature,
+            enforce,
+            early_checks,
+        } = state;
 
         let key = call.key.or_else(|| empty_str(py));
         let leeway = call
@@ -291,7 +278,6 @@ impl JwtEngine {
             .or_else(|| pyo3::types::PyInt::new(py, 0).into_any());
         let jws = self.jws.borrow(py);
         let registry = jws.registry.bind(py);
-        let early_checks = ClaimChecks::read_if_plain(py, |name| merged.get(name))?;
         let cache_context = match &early_checks {
             Some(checks) if verify_signature => {
                 let expected = Expected {
@@ -339,9 +325,10 @@ impl JwtEngine {
             Payload::Bytes(bytes) => json::load_object(py, bytes, "payload")?,
             Payload::Detached(obj) => load_detached(py, obj)?,
         };
-        let checks = match early_checks {
-            Some(checks) => checks,
-            None => ClaimChecks::read(py, |name| merged.get(name))?,
+        let checks = match (early_checks, &merged) {
+            (Some(checks), _) => checks,
+            (None, Some(merged)) => ClaimChecks::read(py, |name| merged.get(name))?,
+            (None, None) => ClaimChecks::read(py, |name| self.options.bind(py).get_item(name))?,
         };
         let expected = Expected {
             audience: given(&call.audience).cloned(),
@@ -373,6 +360,127 @@ impl<'py> DecodedJwt<'py> {
             header: self.header.clone(),
             signature: self.signature.clone(),
         }
+    }
+}
+
+impl JwtEngine {
+    /// The options' verdicts for a call that passes neither `options` nor `verify`, from the
+    /// memo while the instance's dict is unchanged. `None` when the call passes either, or
+    /// the instance options hold something other than plain flags.
+    fn default_options<'py>(
+        &self,
+        py: Python<'py>,
+        call: &Call<'_, 'py>,
+    ) -> PyResult<Option<OptionState<'py>>> {
+        if given(&call.options).is_some() || given(&call.verify).is_some() {
+            return Ok(None);
+        }
+        let instance = self.options.bind(py);
+        let Some(version) = crate::ffi::dict_version(instance) else {
+            return Ok(None);
+        };
+        let remembered = |memo: &OptionsMemo| OptionState {
+            verify_signature: true,
+            enforce: memo.enforce,
+            early_checks: Some(ClaimChecks::from_flags(
+                memo.flags,
+                memo.require.as_ref().map(|r| r.bind(py).clone()),
+            )),
+        };
+        if let Ok(defaults) = self.defaults.lock() {
+            if let Some(memo) = defaults.as_ref().filter(|m| m.version == version) {
+                return Ok(Some(remembered(memo)));
+            }
+        }
+        let enforce = instance
+            .get_item(intern!(py, "enforce_minimum_key_length"))?
+            .map_or(Ok(false), |v| v.is_truthy())?;
+        let Some(checks) = ClaimChecks::read_if_plain(py, |name| instance.get_item(name))? else {
+            return Ok(None);
+        };
+        let memo = OptionsMemo {
+            version,
+            enforce,
+            flags: checks.flags(),
+            require: checks.require.as_ref().map(|r| r.clone().unbind()),
+        };
+        let state = remembered(&memo);
+        if let Ok(mut defaults) = self.defaults.lock() {
+            *defaults = Some(memo);
+        }
+        Ok(Some(state))
+    }
+
+    /// The options' verdicts by PyJWT's rules, for any call: `verify` compared with
+    /// `verify_signature` (warning on a mismatch), the call's options laid over the
+    /// instance's, and the claim checks read early where that cannot run user code.
+    fn merge_options<'a, 'py>(
+        &'a self,
+        py: Python<'py>,
+        call: &Call<'_, 'py>,
+    ) -> PyResult<(OptionState<'py>, MergedOptions<'a, 'py>)>
+    where
+        'a: 'py,
+    {
+        let options = given(&call.options).cloned();
+        // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
+        let verify_signature_value = match &options {
+            None => None,
+            Some(o) => match o.cast::<PyDict>() {
+                Ok(dict) => dict.get_item(intern!(py, "verify_signature"))?,
+                Err(_) => Some(o.call_method1(intern!(py, "get"), ("verify_signature", true))?),
+            },
+        };
+        let verify_signature = verify_signature_value
+            .as_ref()
+            .map_or(Ok(true), |v| v.is_truthy())?;
+        if let Some(verify) = given(&call.verify) {
+            // PyJWT compares `verify` with the option's value itself, not its truthiness.
+            let differs = match &verify_signature_value {
+                Some(value) => verify.ne(value)?,
+                None => verify.ne(true)?,
+            };
+            if differs {
+                warn(
+                    py,
+                    Warn::Deprecation,
+                    "The `verify` argument to `decode` does nothing in PyJWT 2.0 and newer. The equivalent is \
+                     setting `verify_signature` to False in the `options` dictionary. This invocation has a \
+                     mismatch between the kwarg and the option entry.",
+                )?;
+            }
+        }
+        let call_options = match options {
+            None => None,
+            Some(o) => Some(match o.cast_into::<PyDict>() {
+                Ok(dict) => dict,
+                Err(e) => py
+                    .get_type::<PyDict>()
+                    .call1((e.into_inner(),))?
+                    .cast_into::<PyDict>()?,
+            }),
+        };
+        let call_skips_signature = match &call_options {
+            Some(o) => !o
+                .get_item(intern!(py, "verify_signature"))?
+                .map_or(Ok(true), |v| v.is_truthy())?,
+            None => false,
+        };
+        let merged = MergedOptions {
+            instance: self.options.bind(py),
+            call: call_options,
+            call_skips_signature,
+        };
+        let enforce = merged
+            .get(intern!(py, "enforce_minimum_key_length"))?
+            .map_or(Ok(false), |v| v.is_truthy())?;
+        let early_checks = ClaimChecks::read_if_plain(py, |name| merged.get(name))?;
+        let state = OptionState {
+            verify_signature,
+            enforce,
+            early_checks,
+        };
+        Ok((state, merged))
     }
 }
 

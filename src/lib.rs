@@ -19,6 +19,7 @@ mod bearer;
 mod claims;
 pub mod crypto;
 mod errors;
+mod ffi;
 pub mod fuzzing;
 mod header_cache;
 mod hmac_keys;

@@ -1,5 +1,7 @@
 //! Python objects the core needs, looked up once per interpreter and then reused.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyDict, PyModule, PyType};
@@ -19,6 +21,43 @@ pub struct PyRefs {
     pub sys_modules: Py<PyDict>,
     /// The globals of `turbojwt.api_jwt`, through which PyJWT's code reads `datetime`.
     pub api_jwt_namespace: Py<PyDict>,
+    /// Versions at which a namespace was last seen unpatched (see [`Unchanged`]).
+    json_loads_unchanged: Unchanged,
+    json_dumps_unchanged: Unchanged,
+    datetime_unchanged: Unchanged,
+    time_unchanged: Unchanged,
+    no_time_machine: Unchanged,
+}
+
+/// Remembers the version of a dict at which a check on it passed, so the check need not run
+/// again until the dict changes ([`crate::ffi::dict_version`]): a test that patches
+/// `json.loads` or `time.time` changes the version, and the next read looks again.
+struct Unchanged(AtomicU64);
+
+impl Unchanged {
+    const UNKNOWN: u64 = u64::MAX;
+
+    fn new() -> Self {
+        Unchanged(AtomicU64::new(Self::UNKNOWN))
+    }
+
+    /// Whether `check` holds for `dict`, running it only when the dict changed since it last
+    /// held.
+    fn holds(
+        &self,
+        dict: &Bound<'_, PyDict>,
+        check: impl FnOnce() -> PyResult<bool>,
+    ) -> PyResult<bool> {
+        let version = crate::ffi::dict_version(dict);
+        if version.is_some_and(|v| v == self.0.load(Ordering::Relaxed)) {
+            return Ok(true);
+        }
+        let holds = check()?;
+        if let (true, Some(version)) = (holds, version) {
+            self.0.store(version, Ordering::Relaxed);
+        }
+        Ok(holds)
+    }
 }
 
 static REFS: PyOnceLock<PyRefs> = PyOnceLock::new();
@@ -45,6 +84,11 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
                 .unbind(),
             // Already in `sys.modules` (perhaps half-initialised) whenever the core runs.
             api_jwt_namespace: py.import("turbojwt.api_jwt")?.dict().unbind(),
+            json_loads_unchanged: Unchanged::new(),
+            json_dumps_unchanged: Unchanged::new(),
+            datetime_unchanged: Unchanged::new(),
+            time_unchanged: Unchanged::new(),
+            no_time_machine: Unchanged::new(),
         })
     })
 }
@@ -52,30 +96,58 @@ pub fn refs(py: Python<'_>) -> PyResult<&PyRefs> {
 impl PyRefs {
     /// `json.loads` as it is now: tests and applications may replace it, and PyJWT honours that.
     pub fn current_json_loads<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let now = self
-            .json_namespace
-            .bind(py)
-            .get_item(pyo3::intern!(py, "loads"))?;
-        Ok(now.filter(|f| !f.is(self.json_loads.bind(py))))
+        self.replaced(
+            py,
+            &self.json_namespace,
+            &self.json_loads_unchanged,
+            pyo3::intern!(py, "loads"),
+            &self.json_loads,
+        )
     }
 
     /// `json.dumps` if someone replaced it, else `None` (the native writer is then exact).
     pub fn current_json_dumps<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let now = self
-            .json_namespace
-            .bind(py)
-            .get_item(pyo3::intern!(py, "dumps"))?;
-        Ok(now.filter(|f| !f.is(self.json_dumps.bind(py))))
+        self.replaced(
+            py,
+            &self.json_namespace,
+            &self.json_dumps_unchanged,
+            pyo3::intern!(py, "dumps"),
+            &self.json_dumps,
+        )
+    }
+
+    /// `namespace[name]` when it is no longer `original`, else `None`.
+    fn replaced<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &Py<PyDict>,
+        unchanged: &Unchanged,
+        name: &Bound<'py, pyo3::types::PyString>,
+        original: &Py<PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let namespace = namespace.bind(py);
+        let mut current = None;
+        let same = unchanged.holds(namespace, || {
+            current = namespace
+                .get_item(name)?
+                .filter(|f| !f.is(original.bind(py)));
+            Ok(current.is_none())
+        })?;
+        Ok(if same { None } else { current })
     }
 
     /// `datetime.datetime` as `turbojwt.api_jwt` sees it now, when a test replaced it there
     /// (`mock.patch("jwt.api_jwt.datetime")`, or freezegun's module scan), else `None`.
     pub fn replaced_datetime<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let current = self
-            .api_jwt_namespace
-            .bind(py)
-            .get_item(pyo3::intern!(py, "datetime"))?;
-        Ok(current.filter(|dt| !dt.is(self.datetime.bind(py))))
+        let namespace = self.api_jwt_namespace.bind(py);
+        let mut current = None;
+        let same = self.datetime_unchanged.holds(namespace, || {
+            current = namespace
+                .get_item(pyo3::intern!(py, "datetime"))?
+                .filter(|dt| !dt.is(self.datetime.bind(py)));
+            Ok(current.is_none())
+        })?;
+        Ok(if same { None } else { current })
     }
 
     /// Seconds since the epoch, as PyJWT's claim checks see them. Test clocks move it:
@@ -84,32 +156,39 @@ impl PyRefs {
     /// - a replaced `time.time` (freezegun), or time-machine, which patches the C function in
     ///   place and so is only seen by calling it: `time.time()`;
     /// - otherwise the OS clock directly.
+    ///
+    /// Each of the three namespaces is read again only after it changed.
     pub fn now(&self, py: Python<'_>) -> PyResult<f64> {
         if let Some(datetime) = self.replaced_datetime(py)? {
             return self.now_through(py, &datetime);
         }
-        let time = self
-            .time_namespace
-            .bind(py)
-            .get_item(pyo3::intern!(py, "time"))?;
-        let time_machine = self
-            .sys_modules
-            .bind(py)
-            .contains(pyo3::intern!(py, "time_machine"))?;
-        // `time.time` is replaced when it is not the one seen first, or not a C function at all
-        // (the first sight may itself have happened under freezegun).
-        let replaced = |time: &Bound<'_, PyAny>| {
-            !time.is(self.time_time.bind(py)) || !time.is_instance_of::<PyCFunction>()
-        };
-        match time {
-            Some(time) if time_machine || replaced(&time) => time.call0()?.extract(),
-            _ => {
-                let since_epoch = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                Ok(since_epoch.as_secs_f64())
-            }
+        let time_namespace = self.time_namespace.bind(py);
+        let mut time = None;
+        // `time.time` is replaced when it is not the one seen first, or not a C function at
+        // all (the first sight may itself have happened under freezegun).
+        let time_is_original = self.time_unchanged.holds(time_namespace, || {
+            time = time_namespace.get_item(pyo3::intern!(py, "time"))?;
+            Ok(time.as_ref().is_some_and(|time| {
+                time.is(self.time_time.bind(py)) && time.is_instance_of::<PyCFunction>()
+            }))
+        })?;
+        let modules = self.sys_modules.bind(py);
+        let no_time_machine = self.no_time_machine.holds(modules, || {
+            Ok(!modules.contains(pyo3::intern!(py, "time_machine"))?)
+        })?;
+        if time_is_original && no_time_machine {
+            let since_epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            return Ok(since_epoch.as_secs_f64());
         }
+        let time = match time {
+            Some(time) => time,
+            None => time_namespace
+                .get_item(pyo3::intern!(py, "time"))?
+                .unwrap_or_else(|| self.time_time.bind(py).clone()),
+        };
+        time.call0()?.extract()
     }
 
     fn now_through(&self, py: Python<'_>, datetime: &Bound<'_, PyAny>) -> PyResult<f64> {

@@ -301,3 +301,22 @@ def test_threads_share_the_cache_safely() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_changing_an_instance_options_dict_takes_effect_at_once() -> None:
+    """Option verdicts are remembered per state of the options dict, never past a change."""
+    instance = turbojwt.PyJWT()
+    expired = make_token(exp=NOW - 10)
+    for _ in range(3):
+        with pytest.raises(ExpiredSignatureError):
+            instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")
+    instance.options["verify_exp"] = False
+    assert instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+    instance.options["verify_exp"] = True
+    with pytest.raises(ExpiredSignatureError):
+        instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")
+    instance.options = {**instance.options, "verify_exp": False}
+    assert instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+    instance.options["require"] = ["jti"]
+    with pytest.raises(MissingRequiredClaimError):
+        instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")
