@@ -32,6 +32,7 @@ import contextvars
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Collection
 from ssl import SSLContext
 from typing import Any, Optional, Union
 
@@ -39,7 +40,13 @@ from .api_jwk import PyJWK, PyJWKSet
 from .api_jwt import decode_complete as decode_token
 from .exceptions import PyJWKClientError
 from .jwk_set_cache import JWKSetCache
-from .jwks_client import DEFAULT_MAX_RESPONSE_BYTES, PyJWKClient
+from .jwks_client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    EventHook,
+    FetchFunction,
+    JWKSClientStats,
+    PyJWKClient,
+)
 
 __all__ = ["AsyncPyJWKClient"]
 
@@ -74,8 +81,18 @@ class AsyncPyJWKClient:
         honor_cache_control: bool = True,
         min_lifespan: float = 30,
         max_lifespan: float = 86400,
+        refresh_ahead: float = 0,
+        conditional_requests: bool = True,
+        proxy: Optional[str] = None,
+        fetch: Optional[FetchFunction] = None,
+        allowed_schemes: Optional[Collection[str]] = None,
+        prefetch: bool = False,
+        on_event: Optional[EventHook] = None,
     ) -> None:
         """See :class:`PyJWKClient`.
+
+        With ``refresh_ahead``, the refresh of a set nearing (or just past) its
+        expiry runs in a background thread; no task awaits it.
 
         :raises PyJWKClientError: on an invalid URI scheme or parameter.
         """
@@ -92,6 +109,13 @@ class AsyncPyJWKClient:
             honor_cache_control=honor_cache_control,
             min_lifespan=min_lifespan,
             max_lifespan=max_lifespan,
+            refresh_ahead=refresh_ahead,
+            conditional_requests=conditional_requests,
+            proxy=proxy,
+            fetch=fetch,
+            allowed_schemes=allowed_schemes,
+            prefetch=prefetch,
+            on_event=on_event,
         )
         self._memo = _KeyMemo(max_cached_keys) if cache_keys else None
         self._flight_guard = threading.Lock()
@@ -120,6 +144,18 @@ class AsyncPyJWKClient:
     @property
     def jwk_set_cache(self) -> Optional[JWKSetCache]:
         return self.sync_client.jwk_set_cache
+
+    @property
+    def stats(self) -> JWKSClientStats:
+        """The counters of :attr:`sync_client`: fetches, failures, stale sets served..."""
+        return self.sync_client.stats
+
+    async def prefetch(self) -> PyJWKSet:
+        """Fetch the set now and wait for it (e.g. in a lifespan handler).
+
+        :raises PyJWKClientError: the fetch failed.
+        """
+        return await self.get_jwk_set(refresh=True)
 
     async def fetch_data(self) -> Any:
         """:meth:`PyJWKClient.fetch_data` in a worker thread: each call fetches."""
@@ -155,10 +191,13 @@ class AsyncPyJWKClient:
             signing_key = PyJWKClient.match_kid(await self.get_signing_keys(), kid)
         # No suspension between that lookup and this check, unless the lookup
         # itself fetched, which started the cooldown.
-        if not signing_key and not self.sync_client._refresh_is_cooling_down():
-            signing_keys = await self.get_signing_keys(refresh=True)
-            self.sync_client._last_successful_fetch = time.monotonic()
-            signing_key = PyJWKClient.match_kid(signing_keys, kid)
+        if not signing_key:
+            if self.sync_client._refresh_is_cooling_down():
+                self.sync_client._refused_refresh(kid)
+            else:
+                signing_keys = await self.get_signing_keys(refresh=True)
+                self.sync_client._last_successful_fetch = time.monotonic()
+                signing_key = PyJWKClient.match_kid(signing_keys, kid)
         if not signing_key:
             raise PyJWKClientError(f'Unable to find a signing key that matches: "{kid}"')
         if self._memo is not None:
