@@ -220,6 +220,50 @@ impl JwtEngine {
     }
 }
 
+/// Which of the two decode entry points a call is for.
+#[derive(Clone, Copy)]
+pub enum Which {
+    Decode,
+    Complete,
+}
+
+/// `decode` or `decode_complete` with arguments already placed by position (the
+/// vectorcall entry point in `ffi::entry`): `slots` follow `decode`'s parameter order, or
+/// `decode_complete`'s, where `issuer` and `subject` are swapped.
+pub fn call_fast<'py>(
+    engine: &Bound<'py, JwtEngine>,
+    which: Which,
+    slots: [Option<Bound<'py, PyAny>>; 10],
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = engine.py();
+    let [jwt, key, algorithms, options, verify, detached_payload, audience, eighth, ninth, leeway] =
+        slots;
+    let (subject, issuer) = match which {
+        Which::Decode => (eighth, ninth),
+        Which::Complete => (ninth, eighth),
+    };
+    let Some(jwt) = jwt else {
+        return Err(PyTypeError::new_err("missing required argument 'jwt'"));
+    };
+    let call = Call {
+        jwt: &jwt,
+        key: key.map_or(Arg::Missing, Arg::Given),
+        algorithms,
+        options,
+        verify,
+        detached_payload,
+        audience,
+        subject,
+        issuer,
+        leeway: leeway.map_or(Arg::Missing, Arg::Given),
+    };
+    let decoded = engine.borrow().decode_jwt(py, call)?;
+    match which {
+        Which::Decode => Ok(decoded.payload.into_any()),
+        Which::Complete => Ok(decoded.into_complete(py)?.into_any()),
+    }
+}
+
 /// The arguments of `PyJWT.decode` / `decode_complete`.
 struct Call<'a, 'py> {
     jwt: &'a Bound<'py, PyAny>,

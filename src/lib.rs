@@ -47,6 +47,8 @@ mod _turbojwt {
         validate_nbf, validate_required_claims, validate_sub,
     };
     #[pymodule_export]
+    use crate::ffi::entry::fast_entry;
+    #[pymodule_export]
     use crate::hmac_keys::{hmac_sign, hmac_verify, key_cache_info, set_key_cache_size};
     #[pymodule_export]
     use crate::json::{dumps_compact, loads_payload};

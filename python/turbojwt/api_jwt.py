@@ -398,8 +398,10 @@ _jwt_global_obj = PyJWT()
 _jwt_global_obj._jws = _jws_global_obj
 # The module functions are the native engine's bound methods: no Python frame per call.
 encode = _jwt_global_obj._engine.encode
-decode_complete = _jwt_global_obj._engine.decode_complete
-decode = _jwt_global_obj._engine.decode
+# decode and decode_complete take CPython's vectorcall arguments directly (no argument tuple
+# or keyword dict per call); anything unusual is handed to the engine's method above.
+decode_complete = _turbojwt.fast_entry(_jwt_global_obj._engine, "decode_complete")
+decode = _turbojwt.fast_entry(_jwt_global_obj._engine, "decode")
 
 # The native core records the real ``time.time`` and ``datetime.datetime`` on its first clock
 # read, and tells a test's replacements from them: make that read now, at import, so that a
