@@ -25,11 +25,12 @@ from turbojwt.auth import (
     MemoryDenylist,
     RedisDenylist,
     SQLiteDenylist,
+    StoreUnavailableError,
     TokenIssuer,
     extract_bearer,
     hmac_secret_from_env,
 )
-from turbojwt.auth.fastapi import BearerAuth
+from turbojwt.auth.fastapi import BearerAuth, service_unavailable
 from turbojwt.exceptions import InvalidTokenError
 
 ISSUER = "turbojwt-example"
@@ -44,6 +45,9 @@ class Settings:
     access_ttl: float = 15 * 60
     refresh_ttl: float = 14 * 24 * 3600
     backend: str = "turbojwt"
+    store_timeout: float = 1.0
+    store_probe_interval: float = 1.0
+    revocation_loss: str = "refuse"
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -56,6 +60,10 @@ class Settings:
         - ``APP_ACCESS_TTL`` / ``APP_REFRESH_TTL``: token lifetimes in seconds.
         - ``APP_JWT_BACKEND``: ``turbojwt`` (default) or ``pyjwt``, the library that signs
           and verifies, so the same app can be measured on both.
+        - ``APP_STORE_TIMEOUT``: how long a denylist call may wait, in seconds (default 1);
+          ``APP_STORE_PROBE_INTERVAL``: how often a failed store is tried again (default 1).
+        - ``APP_REVOCATION_LOSS``: ``refuse`` (default) or ``alert``, what happens to tokens
+          issued before the store lost its data (see docs/auth.md, "Deployment").
         """
         env = os.environ if environ is None else environ
         backend = env.get("APP_JWT_BACKEND", "turbojwt")
@@ -67,6 +75,11 @@ class Settings:
             access_ttl=float(env.get("APP_ACCESS_TTL", cls.access_ttl)),
             refresh_ttl=float(env.get("APP_REFRESH_TTL", cls.refresh_ttl)),
             backend=backend,
+            store_timeout=float(env.get("APP_STORE_TIMEOUT", cls.store_timeout)),
+            store_probe_interval=float(
+                env.get("APP_STORE_PROBE_INTERVAL", cls.store_probe_interval)
+            ),
+            revocation_loss=env.get("APP_REVOCATION_LOSS", cls.revocation_loss),
         )
 
 
@@ -76,12 +89,23 @@ def default_denylist_url() -> str:
     return f"sqlite:///{directory / 'denylist.sqlite3'}"
 
 
-def open_denylist(url: str) -> Denylist:
+def open_denylist(
+    url: str,
+    *,
+    timeout: float = 1.0,
+    probe_interval: float = 1.0,
+    on_revocations_lost: Any = "refuse",
+) -> Denylist:
+    options: dict[str, Any] = {
+        "timeout": timeout,
+        "probe_interval": probe_interval,
+        "on_revocations_lost": on_revocations_lost,
+    }
     if url.startswith("sqlite:///"):
         # SQLAlchemy's convention: three slashes, then the path (a fourth makes it absolute).
-        return SQLiteDenylist(url.removeprefix("sqlite:///"))
+        return SQLiteDenylist(url.removeprefix("sqlite:///"), **options)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisDenylist(url)  # needs the redis package: turbojwt[redis]
+        return RedisDenylist(url, **options)  # needs the redis package: turbojwt[redis]
     if url == "memory://":
         return MemoryDenylist()
     raise ValueError(f"Unsupported denylist URL: {url!r}")
@@ -169,7 +193,12 @@ class RefreshRequest(BaseModel):
 def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
     users = demo_users() if users is None else users
-    denylist = open_denylist(settings.denylist_url)
+    denylist = open_denylist(
+        settings.denylist_url,
+        timeout=settings.store_timeout,
+        probe_interval=settings.store_probe_interval,
+        on_revocations_lost=settings.revocation_loss,
+    )
     issuer = TokenIssuer(
         settings.secret,
         "HS256",
@@ -182,6 +211,8 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
     )
     auth = BearerAuth(issuer)
     require_admin = auth.require(scopes=["admin:read"], roles=["admin"])
+    # A low-stakes route that stays up while the denylist is down (each pass is logged).
+    fail_open = auth.require(fail_open=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -194,7 +225,8 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
     # loop. Password hashing and denylist I/O (login, refresh, logout, and the ``auth``
     # dependency itself) are plain functions, which FastAPI runs in its thread pool.
     @app.get("/health")
-    async def health() -> dict[str, str]:
+    async def health(response: Response) -> dict[str, str]:
+        response.headers["X-Worker-Pid"] = str(os.getpid())  # which worker answered
         return {"status": "ok", "backend": settings.backend}
 
     @app.post("/login")
@@ -209,6 +241,10 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
     async def me(claims: Annotated[dict[str, Any], Depends(auth)]) -> dict[str, Any]:
         return claims
 
+    @app.get("/hello")
+    async def hello(claims: Annotated[dict[str, Any], Depends(fail_open)]) -> dict[str, str]:
+        return {"message": f"Hello, {claims['sub']}"}
+
     @app.get("/admin")
     async def admin(claims: Annotated[dict[str, Any], Depends(require_admin)]) -> dict[str, Any]:
         return {"message": f"Hello, administrator {claims['sub']}"}
@@ -217,6 +253,8 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
     def refresh(body: RefreshRequest) -> dict[str, Any]:
         try:
             return issuer.refresh(body.refresh_token).as_dict()
+        except StoreUnavailableError as exc:
+            raise service_unavailable(exc) from exc
         except InvalidTokenError as exc:
             raise HTTPException(401, detail=str(exc)) from exc
 
@@ -230,6 +268,8 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         access_token = extract_bearer(request.headers.get("Authorization"))
         try:
             issuer.logout(body.refresh_token, access_token)
+        except StoreUnavailableError as exc:
+            raise service_unavailable(exc) from exc
         except InvalidTokenError as exc:
             raise HTTPException(401, detail=str(exc)) from exc
         return Response(status_code=204)

@@ -4,7 +4,8 @@
 - ``TokenIssuer``: issues access/refresh pairs, verifies each kind where it belongs, rotates
   refresh tokens and detects their reuse, revokes tokens and whole sessions.
 - ``MemoryDenylist``, ``SQLiteDenylist``, ``RedisDenylist``: where revoked token ids live
-  until their tokens expire (Redis needs the ``turbojwt[redis]`` extra).
+  until their tokens expire (Redis needs the ``turbojwt[redis]`` extra); an outage raises
+  ``StoreUnavailableError``, a loss of data is detected (``turbojwt.auth.resilience``).
 - ``require``, ``require_scopes``, ``require_roles``: permission checks on claims.
 - ``hmac_secret_from_env``, ``KeyRing``: keys from the environment, rotation by ``kid``.
 
@@ -24,13 +25,16 @@ from .exceptions import (
     MissingRoleError,
     MissingScopeError,
     RefreshTokenReuseError,
+    RevocationsLostError,
     RevokedTokenError,
+    StoreUnavailableError,
     TokenTypeError,
     UnsupportedSchemeError,
 )
 from .issuer import TokenIssuer, TokenPair
 from .keys import KeyRing, hmac_secret_from_env
 from .redis_denylist import RedisDenylist
+from .resilience import RevocationLoss
 from .scopes import require, require_roles, require_scopes, roles_of, scopes_of
 
 __all__ = [
@@ -45,8 +49,11 @@ __all__ = [
     "MissingScopeError",
     "RedisDenylist",
     "RefreshTokenReuseError",
+    "RevocationLoss",
+    "RevocationsLostError",
     "RevokedTokenError",
     "SQLiteDenylist",
+    "StoreUnavailableError",
     "TokenIssuer",
     "TokenPair",
     "TokenTypeError",

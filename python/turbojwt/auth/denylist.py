@@ -11,12 +11,16 @@ same refresh token exactly one wins. A consumed id is revoked like any other.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
 import weakref
-from typing import Callable, Iterable, Protocol, runtime_checkable
+from typing import Callable, Iterable, Protocol, TypeVar, runtime_checkable
+
+from .exceptions import StoreUnavailableError
+from .resilience import CircuitBreaker, Generation, LossPolicy, RevocationLoss
 
 __all__ = ["Denylist", "MemoryDenylist", "SQLiteDenylist"]
 
@@ -38,6 +42,11 @@ class Denylist(Protocol):
     A store may also say whether its calls wait on I/O with a ``blocking`` class attribute;
     ``turbojwt.auth.fastapi.BearerAuth`` then verifies on the event loop or in the thread
     pool accordingly (a store without it counts as blocking).
+
+    A store that can lose its data (``SQLiteDenylist``, ``RedisDenylist``) also has a
+    ``revocations_lost_at`` attribute: ``TokenIssuer`` refuses tokens issued before it
+    (``RevocationsLostError``), see ``turbojwt.auth.resilience``. Its calls raise
+    ``StoreUnavailableError`` when the store cannot answer.
     """
 
     def revoke(self, jti: str, expires_at: float) -> None:
@@ -145,13 +154,30 @@ class _ThreadConnection:
 
     (``sqlite3.Connection`` itself cannot be weakly referenced.) When its thread ends,
     the thread-local slot drops the last reference and the connection closes with it.
+    ``epoch`` says which file it was opened on: a replaced file bumps the store's epoch.
     """
 
-    __slots__ = ("__weakref__", "connection", "pid")
+    __slots__ = ("__weakref__", "connection", "epoch", "pid")
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, epoch: int) -> None:
         self.connection = connection
         self.pid = os.getpid()
+        self.epoch = epoch
+
+
+# SQLite errors that say the file cannot be used now (locked past the busy timeout,
+# read-only, missing directory, corrupt, disk I/O), as opposed to a misuse of the API.
+_NOT_OUTAGES = (
+    sqlite3.ProgrammingError,
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+    sqlite3.NotSupportedError,
+)
+
+_GENERATION_QUERY = "SELECT value FROM meta WHERE name = 'generation'"
+
+T = TypeVar("T")
 
 
 class SQLiteDenylist:
@@ -162,6 +188,14 @@ class SQLiteDenylist:
     Each thread gets its own connection; a forked child opens fresh ones rather than
     reusing its parent's. The file must live on a local filesystem: SQLite's locking is
     unreliable over network filesystems.
+
+    Failures: a call that cannot use the file (locked past ``timeout``, read-only, its
+    directory gone, corrupt) raises ``StoreUnavailableError``, and for ``probe_interval``
+    seconds later calls of the same kind (reads, or writes) fail at once, then one probes
+    the file again (see ``turbojwt.auth.resilience``). A file replaced or deleted under the
+    store is noticed at the next call (its inode changed) and reopened; the generation
+    marker then tells whether revocations were lost, and ``on_revocations_lost``
+    (``"refuse"`` or ``"alert"``) and ``on_loss`` say what happens.
     """
 
     blocking = True  # file I/O, and a busy timeout under write contention
@@ -171,7 +205,10 @@ class SQLiteDenylist:
         path: str | os.PathLike[str],
         *,
         clock: Clock = time.time,
-        timeout: float = 5.0,
+        timeout: float = 1.0,
+        probe_interval: float = 1.0,
+        on_revocations_lost: LossPolicy = "refuse",
+        on_loss: Callable[[RevocationLoss], object] | None = None,
     ) -> None:
         path = os.fspath(path)
         if path in ("", ":memory:") or path.startswith("file:"):
@@ -180,6 +217,8 @@ class SQLiteDenylist:
                 f"SQLiteDenylist needs a database file path, not {path!r}; "
                 "use MemoryDenylist for an in-memory denylist"
             )
+        if not timeout > 0:
+            raise ValueError("timeout must be positive")
         self._path = path
         self._clock = clock
         self._timeout = timeout
@@ -188,7 +227,16 @@ class SQLiteDenylist:
         self._lock = threading.Lock()
         self._writes = 0
         self._closed = False
-        self._create_schema()
+        self._epoch = 0
+        self._file_id: tuple[int, int] | None = None
+        name = repr(self)
+        self._generation = Generation(name, on_revocations_lost, on_loss, clock)
+        self._read_breaker = CircuitBreaker(f"{name} (reads)", probe_interval=probe_interval)
+        self._write_breaker = CircuitBreaker(f"{name} (writes)", probe_interval=probe_interval)
+        with contextlib.suppress(StoreUnavailableError):
+            # Create the file and schema now if possible; an unusable file is not fatal
+            # here (it is logged): calls raise StoreUnavailableError until it works.
+            self._guarded(self._write_breaker, self._connection)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._path!r})"
@@ -197,57 +245,82 @@ class SQLiteDenylist:
     def path(self) -> str:
         return self._path
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @property
+    def revocations_lost_at(self) -> float | None:
+        """Tokens issued before this moment are refused (policy ``"refuse"``); else None."""
+        return self._generation.cutoff
+
     def revoke(self, jti: str, expires_at: float) -> None:
-        self._connection().execute(
-            "INSERT INTO denylist (jti, expires_at) VALUES (?, ?) "
-            "ON CONFLICT (jti) DO UPDATE "
-            "SET expires_at = max(denylist.expires_at, excluded.expires_at)",
-            (jti, expires_at),
-        )
+        def write() -> None:
+            self._connection().execute(
+                "INSERT INTO denylist (jti, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (jti) DO UPDATE "
+                "SET expires_at = max(denylist.expires_at, excluded.expires_at)",
+                (jti, expires_at),
+            )
+
+        self._guarded(self._write_breaker, write)
         self._count_write()
 
     def is_revoked(self, jti: str) -> bool:
-        cursor = self._connection().execute(
-            "SELECT 1 FROM denylist WHERE jti = ? AND expires_at > ?", (jti, self._clock())
-        )
-        return cursor.fetchone() is not None
+        return bool(self.revoked((jti,)))
 
     def revoked(self, jtis: Iterable[str]) -> set[str]:
         unique = list(dict.fromkeys(jtis))
         if not unique:
             return set()
+        return self._guarded(self._read_breaker, lambda: self._lookup(unique))
+
+    def _lookup(self, unique: list[str]) -> set[str]:
         connection = self._connection()
         now = self._clock()
         found: set[str] = set()
+        marker: str | None = None
         for start in range(0, len(unique), _SQLITE_MAX_PARAMS):
             chunk = unique[start : start + _SQLITE_MAX_PARAMS]
             placeholders = ",".join("?" * len(chunk))
-            rows = connection.execute(
-                f"SELECT jti FROM denylist WHERE expires_at > ? AND jti IN ({placeholders})",
-                (now, *chunk),
-            )
-            found.update(jti for (jti,) in rows)
+            sql = f"SELECT jti, 0 FROM denylist WHERE expires_at > ? AND jti IN ({placeholders})"
+            if start == 0:
+                # The generation marker comes back with the first answer, in the same read.
+                sql += " UNION ALL SELECT value, 1 FROM meta WHERE name = 'generation'"
+            for value, is_marker in connection.execute(sql, (now, *chunk)):
+                if is_marker:
+                    marker = value
+                else:
+                    found.add(value)
+        if marker != self._generation.value:
+            self._sync_generation(connection, marker)
         return found
 
     def consume(self, jti: str, expires_at: float) -> bool:
         # One statement, so the check and the write are atomic across processes: it
         # inserts, or takes over an expired row, and changes nothing for a live one.
-        cursor = self._connection().execute(
-            "INSERT INTO denylist (jti, expires_at) VALUES (?, ?) "
-            "ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at "
-            "WHERE denylist.expires_at <= ?",
-            (jti, expires_at, self._clock()),
-        )
-        consumed = cursor.rowcount == 1
+        def write() -> bool:
+            cursor = self._connection().execute(
+                "INSERT INTO denylist (jti, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at "
+                "WHERE denylist.expires_at <= ?",
+                (jti, expires_at, self._clock()),
+            )
+            return cursor.rowcount == 1
+
+        consumed = self._guarded(self._write_breaker, write)
         if consumed:
             self._count_write()
         return consumed
 
     def purge_expired(self) -> int:
-        cursor = self._connection().execute(
-            "DELETE FROM denylist WHERE expires_at <= ?", (self._clock(),)
-        )
-        return cursor.rowcount
+        def write() -> int:
+            cursor = self._connection().execute(
+                "DELETE FROM denylist WHERE expires_at <= ?", (self._clock(),)
+            )
+            return cursor.rowcount
+
+        return self._guarded(self._write_breaker, write)
 
     def close(self) -> None:
         with self._lock:
@@ -258,16 +331,63 @@ class SQLiteDenylist:
             if slot.pid == os.getpid():
                 slot.connection.close()
 
+    def _guarded(self, breaker: CircuitBreaker, call: Callable[[], T]) -> T:
+        if self._closed:
+            raise _closed_error(self)
+        breaker.before()
+        try:
+            result = call()
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, _NOT_OUTAGES):
+                breaker.released()
+                raise
+            self._drop_connection()  # the next call (the probe) starts afresh
+            raise breaker.failed(error) from error
+        except BaseException:
+            breaker.released()
+            raise
+        breaker.succeeded()
+        return result
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self._path)
+        except OSError:
+            return None
+        return (status.st_dev, status.st_ino)
+
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
             raise _closed_error(self)
+        identity = self._file_identity()
+        if identity != self._file_id and self._file_id is not None:
+            # Replaced, moved or deleted: connections still open read the old file.
+            with self._lock:
+                if identity != self._file_id:
+                    self._file_id = None
+                    self._epoch += 1
         slot: _ThreadConnection | None = getattr(self._local, "slot", None)
-        if slot is None or slot.pid != os.getpid():
-            slot = _ThreadConnection(self._open())
+        if slot is None or slot.pid != os.getpid() or slot.epoch != self._epoch:
+            if slot is not None and slot.pid == os.getpid():
+                slot.connection.close()
+                self._local.slot = None
+            epoch = self._epoch
+            connection = self._open()
+            slot = _ThreadConnection(connection, epoch)
             self._local.slot = slot
             with self._lock:
                 self._connections.add(slot)
+                if self._file_id is None:
+                    self._file_id = self._file_identity()
         return slot.connection
+
+    def _drop_connection(self) -> None:
+        slot: _ThreadConnection | None = getattr(self._local, "slot", None)
+        if slot is not None:
+            self._local.slot = None
+            if slot.pid == os.getpid():
+                with contextlib.suppress(sqlite3.Error):
+                    slot.connection.close()
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -278,23 +398,56 @@ class SQLiteDenylist:
             isolation_level=None,
             check_same_thread=False,
         )
-        connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            self._create_schema(connection)
+            row = connection.execute(_GENERATION_QUERY).fetchone()
+            self._sync_generation(connection, None if row is None else row[0])
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
-    def _create_schema(self) -> None:
-        connection = self._connection()
-        # Switching to WAL is persistent and a no-op once the file is in WAL mode.
-        connection.execute("PRAGMA journal_mode = WAL")
+    def _create_schema(self, connection: sqlite3.Connection) -> None:
+        # Each statement is a no-op once done, and cheap: run for every new connection,
+        # so a file recreated under the store gets its tables back.
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            # Switching to WAL is persistent.
+            connection.execute("PRAGMA journal_mode = WAL")
         connection.execute(
             "CREATE TABLE IF NOT EXISTS denylist (jti TEXT PRIMARY KEY, expires_at REAL NOT NULL)"
         )
         connection.execute(
             "CREATE INDEX IF NOT EXISTS denylist_expires_at ON denylist (expires_at)"
         )
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+
+    def _sync_generation(self, connection: sqlite3.Connection, value: str | None) -> None:
+        """Adopt the file's generation marker, writing one when it is missing or stale."""
+        generation = self._generation
+        for _ in range(5):
+            if value is None:
+                connection.execute(
+                    "INSERT OR IGNORE INTO meta (name, value) VALUES ('generation', ?)",
+                    (generation.new_value(),),
+                )
+            elif generation.observe(value):
+                connection.execute(
+                    "UPDATE meta SET value = ? WHERE name = 'generation' AND value = ?",
+                    (generation.new_value(), value),
+                )
+            else:
+                return
+            row = connection.execute(_GENERATION_QUERY).fetchone()
+            value = None if row is None else row[0]
+        raise sqlite3.OperationalError("the generation marker keeps changing")
 
     def _count_write(self) -> None:
         with self._lock:
             self._writes += 1
             due = self._writes % _PURGE_EVERY == 0
         if due:
-            self.purge_expired()
+            with contextlib.suppress(StoreUnavailableError):
+                self.purge_expired()

@@ -6,6 +6,9 @@ request these describe; the subclasses say which HTTP answer fits (RFC 6750 sect
 - ``MissingAuthorizationError``, ``UnsupportedSchemeError``: 401 without an error code;
 - ``MalformedAuthorizationError``: 400 ``invalid_request``;
 - ``InsufficientScopeError`` and its subclasses: 403 ``insufficient_scope``;
+- ``StoreUnavailableError``: 503 with ``Retry-After`` (the revocation store cannot answer,
+  so the token cannot be vouched for; a handler that only knows ``InvalidTokenError``
+  refuses the request, which fails closed);
 - anything else (expired, forged, revoked, wrong token type): 401 ``invalid_token``.
 
 Every class pickles with its attributes.
@@ -26,7 +29,9 @@ __all__ = [
     "MissingRoleError",
     "MissingScopeError",
     "RefreshTokenReuseError",
+    "RevocationsLostError",
     "RevokedTokenError",
+    "StoreUnavailableError",
     "TokenTypeError",
     "UnsupportedSchemeError",
 ]
@@ -61,6 +66,28 @@ class RefreshTokenReuseError(RevokedTokenError):
 
     Either its holder or a thief replayed it; the whole token family is revoked.
     """
+
+
+class RevocationsLostError(RevokedTokenError):
+    """The token was issued before its revocation store lost data, so it may be revoked.
+
+    Raised under the store's ``"refuse"`` policy (see ``turbojwt.auth.resilience``); its
+    holder logs in again.
+    """
+
+
+class StoreUnavailableError(InvalidTokenError):
+    """The revocation store did not answer in time, or failed: the token cannot be checked.
+
+    ``retry_after`` is how many seconds until the store is tried again.
+    """
+
+    def __init__(self, message: str = "Revocation store unavailable", retry_after: float = 1.0):
+        self.retry_after = float(retry_after)
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.retry_after))
 
 
 class InsufficientScopeError(InvalidTokenError):

@@ -8,7 +8,11 @@ roles. It returns the claims, or raises an ``HTTPException`` whose status and
 - no credentials, or another scheme: 401, ``Bearer realm="api"`` and no error code;
 - a malformed header: 400, ``error="invalid_request"``;
 - an expired, forged, revoked or refresh token: 401, ``error="invalid_token"``;
-- missing scopes or roles: 403, ``error="insufficient_scope"`` and the required ``scope``.
+- missing scopes or roles: 403, ``error="insufficient_scope"`` and the required ``scope``;
+- the revocation store cannot answer (``StoreUnavailableError``): 503 with ``Retry-After``.
+  A route may opt in to *fail open* instead (``auth.require(fail_open=True)``): its
+  tokens are then checked without the denylist while the store is down, and each such
+  pass is logged on the ``turbojwt.auth.store`` logger.
 
 Only Starlette is imported, so the same object serves a plain Starlette app through
 ``await auth.authenticate(request)``.
@@ -18,6 +22,7 @@ Only Starlette is imported, so the same object serves a plain Starlette app thro
 # annotations at run time to find the ``Request`` parameter, and older releases cannot
 # resolve string annotations on a callable instance.
 
+import math
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -31,13 +36,15 @@ from .exceptions import (
     InsufficientScopeError,
     MalformedAuthorizationError,
     MissingAuthorizationError,
+    StoreUnavailableError,
     UnsupportedSchemeError,
 )
+from .resilience import logger as _store_logger
 
 if TYPE_CHECKING:
     from .issuer import TokenIssuer
 
-__all__ = ["BearerAuth"]
+__all__ = ["BearerAuth", "service_unavailable"]
 
 Claims = dict[str, Any]
 
@@ -71,14 +78,39 @@ class BearerAuth:
         return await self.authenticate(request)
 
     def require(
-        self, *, scopes: Iterable[str] = (), roles: Iterable[str] = ()
+        self,
+        *,
+        scopes: Iterable[str] = (),
+        roles: Iterable[str] = (),
+        fail_open: bool = False,
     ) -> Callable[[Request], Awaitable[Claims]]:
         """A dependency that also demands every scope in ``scopes`` and role in ``roles``.
 
         ``scopes`` may be a space-separated string, ``roles`` a single role name.
+        ``fail_open=True``: while the revocation store is unavailable, accept tokens that
+        are otherwise valid without asking it (a revoked token then passes; each pass is
+        logged), instead of answering 503.
         """
         required_scopes = _scope_names(scopes)
         required_roles = _role_names(roles)
+
+        if fail_open:
+
+            async def fail_open_dependency(request: Request) -> Claims:
+                authorization = request.headers.get("Authorization")
+                if self.blocking:
+                    return await run_in_threadpool(
+                        self.verify,
+                        authorization,
+                        scopes=required_scopes,
+                        roles=required_roles,
+                        fail_open=True,
+                    )
+                return self.verify(
+                    authorization, scopes=required_scopes, roles=required_roles, fail_open=True
+                )
+
+            return fail_open_dependency
 
         async def dependency(request: Request) -> Claims:
             return await self.authenticate(request, scopes=required_scopes, roles=required_roles)
@@ -103,13 +135,19 @@ class BearerAuth:
         *,
         scopes: Iterable[str] = (),
         roles: Iterable[str] = (),
+        fail_open: bool = False,
+        check_revoked: bool = True,
     ) -> Claims:
-        """Check an ``Authorization`` header value; return the claims or raise HTTPException."""
+        """Check an ``Authorization`` header value; return the claims or raise HTTPException.
+
+        A store outage answers 503, unless ``fail_open`` (see ``require``);
+        ``check_revoked=False`` skips the denylist altogether.
+        """
         required_scopes = _scope_names(scopes)
         try:
             token = extract_bearer(authorization)
             return self.issuer.verify_access(
-                token, scopes=required_scopes, roles=_role_names(roles)
+                token, scopes=required_scopes, roles=_role_names(roles), check_revoked=check_revoked
             )
         except (MissingAuthorizationError, UnsupportedSchemeError) as exc:
             # RFC 6750 3.1: a request without credentials gets no error code.
@@ -120,6 +158,17 @@ class BearerAuth:
             raise self._challenge(
                 403, str(exc), error="insufficient_scope", scope=required_scopes
             ) from exc
+        except StoreUnavailableError as exc:
+            if not fail_open:
+                raise service_unavailable(exc) from exc
+            claims = self.verify(authorization, scopes=scopes, roles=roles, check_revoked=False)
+            _store_logger.warning(
+                "fail-open: accepted a token of %r (jti %r) without a revocation check: %s",
+                claims.get("sub"),
+                claims.get("jti"),
+                exc,
+            )
+            return claims
         except InvalidTokenError as exc:
             raise self._challenge(401, str(exc), error="invalid_token") from exc
 
@@ -138,6 +187,16 @@ class BearerAuth:
             if scope_value:
                 header += f', scope="{scope_value}"'
         return HTTPException(status_code, detail=description, headers={"WWW-Authenticate": header})
+
+
+def service_unavailable(error: StoreUnavailableError) -> HTTPException:
+    """The 503 answer to a store outage, with ``Retry-After`` in whole seconds (at least 1)."""
+    retry_after = max(1, math.ceil(error.retry_after))
+    return HTTPException(
+        503,
+        detail="The token store is unavailable; retry later",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def _scope_names(scopes: Iterable[str]) -> tuple[str, ...]:

@@ -44,6 +44,7 @@ from ..warnings import InsecureKeyLengthWarning
 from .exceptions import (
     InsufficientScopeError,
     RefreshTokenReuseError,
+    RevocationsLostError,
     RevokedTokenError,
     TokenTypeError,
 )
@@ -292,16 +293,24 @@ class TokenIssuer:
     # --- verifying -------------------------------------------------------------------------
 
     def verify_access(
-        self, token: str, *, scopes: Iterable[str] | str = (), roles: Iterable[str] | str = ()
+        self,
+        token: str,
+        *,
+        scopes: Iterable[str] | str = (),
+        roles: Iterable[str] | str = (),
+        check_revoked: bool = True,
     ) -> dict[str, Any]:
         """The claims of a valid, unrevoked access token granting ``scopes`` and ``roles``.
 
         Raises ``InvalidTokenError`` subclasses: turbojwt's for the signature and registered
-        claims, ``TokenTypeError`` for a refresh token, ``RevokedTokenError``,
-        ``MissingScopeError`` or ``MissingRoleError``.
+        claims, ``TokenTypeError`` for a refresh token, ``RevokedTokenError`` (and
+        ``RevocationsLostError``), ``MissingScopeError`` or ``MissingRoleError``;
+        ``StoreUnavailableError`` when the denylist cannot answer. ``check_revoked=False``
+        skips the denylist (the fail-open path of ``BearerAuth``: a revoked token passes).
         """
         claims = self._verified(token, _ACCESS, self._options)
-        self._check_not_revoked(claims)
+        if check_revoked:
+            self._check_not_revoked(claims)
         if scopes or roles:
             require(claims, scopes, roles)
         return claims
@@ -331,6 +340,12 @@ class TokenIssuer:
                 results[index] = TokenTypeError(expected)
         if self.denylist is not None:
             results = revoke_listed(results, self.denylist, complete=False)
+            for index, result in enumerate(results):
+                if isinstance(result, dict):
+                    try:
+                        _check_issued_after_loss(self.denylist, result)
+                    except RevocationsLostError as error:
+                        results[index] = error
         if scopes or roles:
             for index, result in enumerate(results):
                 if isinstance(result, dict):
@@ -374,6 +389,7 @@ class TokenIssuer:
         ids = (claims["jti"], family) if isinstance(family, str) else (claims["jti"],)
         if denylist.revoked(ids):
             raise RevokedTokenError("Token has been revoked")
+        _check_issued_after_loss(denylist, claims)
 
     def _decode_many(self, tokens: list[str]) -> list[BatchResult]:
         batch = self._decode_batch
@@ -436,6 +452,8 @@ class TokenIssuer:
         if denylist is not None:
             if denylist.revoked((family,)):
                 raise RevokedTokenError("Token has been revoked")
+            # A store that lost data may have lost this token's "already used" mark too.
+            _check_issued_after_loss(denylist, claims)
             if not denylist.consume(claims["jti"], float(claims["exp"]) + self.leeway):
                 self.revoke_family(family, self._family_lifetime_end())
                 raise RefreshTokenReuseError(
@@ -554,6 +572,18 @@ def _quiet_key_length(algorithm: str) -> PyJWT:
 
 # A placeholder that never survives ``_decode_many``: every index is assigned.
 _PENDING: BatchResult = InvalidTokenError("Token was not verified")
+
+
+def _check_issued_after_loss(denylist: Any, claims: Mapping[str, Any]) -> None:
+    """Refuse a token issued before ``denylist`` lost revocations (its ``"refuse"`` policy)."""
+    cutoff = getattr(denylist, "revocations_lost_at", None)
+    if cutoff is None:
+        return
+    issued_at = claims.get("iat")
+    if not isinstance(issued_at, (int, float)) or issued_at < cutoff:
+        raise RevocationsLostError(
+            "Token was issued before the revocation store lost data; log in again"
+        )
 
 
 def _family_of(claims: Mapping[str, Any]) -> str:
