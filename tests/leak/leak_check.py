@@ -37,6 +37,10 @@ import turbojwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from turbojwt import _turbojwt
+from turbojwt.limits import Limits
+
+#: The limits the cases are built for.
+LIMITS = Limits(max_token_bytes=256 * 1024, max_json_depth=64)
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1 << 20
@@ -161,6 +165,14 @@ def other_alg(alg: str) -> str:
     return "HS256" if alg != "HS256" else "HS512"
 
 
+def too_long(signer: Any) -> str:
+    """A token over the length limit (encode warns that decode will refuse it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", turbojwt.warnings.TokenLimitWarning)
+        token: str = signer.encode({**CLAIMS, "pad": "p" * 300_000})
+    return token
+
+
 def decode_cases(signer: Signer) -> list[Case]:
     alg, key = signer.alg, signer.verifying_key
     valid = signer.encode(CLAIMS)
@@ -172,14 +184,16 @@ def decode_cases(signer: Signer) -> list[Case]:
         algorithm=alg,
     )
     not_json = turbojwt.api_jws.encode(b'{"sub": "leak",', signer.signing_key, algorithm=alg)
-    too_long = signer.encode({**CLAIMS, "pad": "p" * 300_000})
     deep = {"sub": "leak", "x": []}
     inner: Any = deep["x"]
-    for _ in range(70):
+    for _ in range(LIMITS.max_json_depth + 6):
         inner.append([])
         inner = inner[0]
-    too_deep_payload = signer.encode(deep)
-    too_deep_header = signer.encode(CLAIMS, headers={"x": deep["x"]})
+    with warnings.catch_warnings():  # these tokens are made to be refused
+        warnings.simplefilter("ignore", turbojwt.warnings.TokenLimitWarning)
+        too_long_token = too_long(signer)
+        too_deep_payload = signer.encode(deep)
+        too_deep_header = signer.encode(CLAIMS, headers={"x": deep["x"]})
 
     def decode(
         token: str | bytes, with_key: Any = key, algorithms: list[str] | None = None
@@ -197,7 +211,7 @@ def decode_cases(signer: Signer) -> list[Case]:
         "bad-json": decode(not_json),
         "wrong-algorithm": decode(valid, algorithms=[other_alg(alg)]),
         "wrong-key-type": decode(valid, with_key=signer.wrong_key),
-        "too-long": decode(too_long),
+        "too-long": decode(too_long_token),
         "too-deep-header": decode(too_deep_header),
         "too-deep-payload": decode(too_deep_payload),
     }
@@ -231,7 +245,7 @@ def batch_case(signer: Signer) -> Case:
         f"{header}.{payload}.{swap_first_char(signature)}",
         f"{header}.{payload[:5]}!{payload[5:]}.{signature}",
         "not a token",
-        signer.encode({**CLAIMS, "pad": "p" * 300_000}),
+        too_long(signer),
         signer.encode({**CLAIMS, "n": 2}),
     ]
     tokens = [kinds[index % len(kinds)] for index in range(BATCH_SIZE)]
@@ -274,6 +288,8 @@ def main() -> int:
 
     warnings.simplefilter("error")  # an unexpected warning becomes a changed answer
     _turbojwt.set_key_cache_size(KEY_CACHE_SIZE)
+    # A depth limit the nested test tokens exceed without nesting deeper than json can.
+    turbojwt.set_limits(max_json_depth=LIMITS.max_json_depth)
     signers = make_signers()
     cycle = build_cycle(signers)
     asymmetric_encodes = [
