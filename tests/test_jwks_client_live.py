@@ -861,7 +861,7 @@ def test_invalid_extra_parameters(arguments: dict[str, Any], message: str) -> No
 
 def test_extra_parameters_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        turbojwt.PyJWKClient(  # type: ignore[misc]
+        turbojwt.PyJWKClient(  # type: ignore[call-arg]
             "https://example.test/jwks", False, 16, True, 300, None, 30, None, 30, 1024
         )
 

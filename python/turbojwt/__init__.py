@@ -19,6 +19,7 @@ from .api_jwt import PyJWT, decode, decode_complete, encode
 from .batch import decode_batch as decode_batch
 from .batch import decode_complete_batch as decode_complete_batch
 from .batch import decode_iter as decode_iter
+from .discovery import ProviderDiscovery as ProviderDiscovery
 from .exceptions import (
     DecodeError,
     ExpiredSignatureError,
@@ -37,6 +38,7 @@ from .exceptions import (
     PyJWKSetError,
     PyJWTError,
 )
+from .issuers import IssuerRegistry as IssuerRegistry
 from .jwks_client import AsyncPyJWKClient as AsyncPyJWKClient
 from .jwks_client import PyJWKClient
 from .limits import get_limits as get_limits
