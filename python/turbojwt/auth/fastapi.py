@@ -32,6 +32,7 @@ from starlette.requests import Request
 
 from ..exceptions import InvalidTokenError
 from .bearer import extract_bearer
+from .dpop import check_binding
 from .exceptions import (
     InsufficientScopeError,
     MalformedAuthorizationError,
@@ -146,9 +147,13 @@ class BearerAuth:
         required_scopes = _scope_names(scopes)
         try:
             token = extract_bearer(authorization)
-            return self.issuer.verify_access(
+            claims = self.issuer.verify_access(
                 token, scopes=required_scopes, roles=_role_names(roles), check_revoked=check_revoked
             )
+            if "cnf" in claims:
+                # RFC 9449 7.1: a DPoP-bound token is no bearer token (see fastapi_dpop).
+                check_binding(claims, None)
+            return claims
         except (MissingAuthorizationError, UnsupportedSchemeError) as exc:
             # RFC 6750 3.1: a request without credentials gets no error code.
             raise self._challenge(401, str(exc)) from exc

@@ -41,6 +41,7 @@ from ..exceptions import (
     PyJWTError,
 )
 from ..warnings import InsecureKeyLengthWarning
+from .dpop import DPoPBindingError, confirmation_jkt
 from .exceptions import (
     InsufficientScopeError,
     RefreshTokenReuseError,
@@ -62,7 +63,7 @@ BatchResult = BatchItem
 #: Claims the issuer writes itself; custom claims may not set them.
 RESERVED_CLAIMS = frozenset(("iss", "aud", "sub", "iat", "nbf", "exp", "jti", "token_use", "fam"))
 # Also refused as custom claims: they would grant scopes or roles behind the parameters' back.
-_MANAGED_CLAIMS = RESERVED_CLAIMS | {"scope", "scp", "roles", "granted_scope"}
+_MANAGED_CLAIMS = RESERVED_CLAIMS | {"scope", "scp", "roles", "granted_scope", "cnf"}
 
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "token_use"]
 
@@ -131,6 +132,7 @@ class TokenIssuer:
         clock: Callable[[], float] = time.time,
         backend: Any = None,
         allow_short_secret: bool = False,
+        client_id: str | None = None,
     ) -> None:
         if isinstance(key, KeyRing):
             if algorithm is not None and algorithm != key.algorithm:
@@ -152,6 +154,8 @@ class TokenIssuer:
             raise ValueError("leeway must not be negative")
         self.denylist = denylist
         self._clock = clock
+        # RFC 9068 section 2.2: the client the access tokens are issued to.
+        self.client_id = _client_id(client_id)
 
         self._ring = key if isinstance(key, KeyRing) else None
         self._key = key
@@ -225,12 +229,19 @@ class TokenIssuer:
         scopes: Iterable[str] | str | None = None,
         roles: Iterable[str] | str | None = None,
         claims: Mapping[str, Any] | None = None,
+        client_id: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> TokenPair:
         """A new pair for ``subject``, starting a new token family.
 
         ``scopes`` (a space-separated string or an iterable) become the access token's
         ``scope``; ``roles`` its ``roles`` list; ``claims`` are added to both tokens and may
         not set the claims the issuer manages (``ValueError``).
+
+        ``client_id`` (default: the issuer's) becomes the ``client_id`` claim of RFC 9068.
+        ``dpop_jkt``, the RFC 7638 thumbprint of the client's DPoP key (``DPoPProof.jkt``),
+        binds both tokens to that key (``cnf.jkt``, RFC 9449) and makes ``token_type``
+        ``"DPoP"``.
         """
         if not isinstance(subject, str) or not subject:
             raise ValueError("subject must be a non-empty string")
@@ -238,8 +249,20 @@ class TokenIssuer:
         clash = _MANAGED_CLAIMS.intersection(extra)
         if clash:
             raise ValueError(f"Custom claims may not set: {', '.join(sorted(clash))}")
+        client = self.client_id if client_id is None else _client_id(client_id)
+        if client is not None:
+            if "client_id" in extra and extra["client_id"] != client:
+                raise ValueError("client_id is given both as a parameter and as a custom claim")
+            extra["client_id"] = client
+        if dpop_jkt is not None and (not isinstance(dpop_jkt, str) or not dpop_jkt):
+            raise ValueError("dpop_jkt must be a non-empty string (a JWK thumbprint)")
         return self._pair(
-            subject, secrets.token_urlsafe(16), _scope_string(scopes), _role_list(roles), extra
+            subject,
+            secrets.token_urlsafe(16),
+            _scope_string(scopes),
+            _role_list(roles),
+            extra,
+            dpop_jkt,
         )
 
     def _pair(
@@ -249,6 +272,7 @@ class TokenIssuer:
         scope: str,
         roles: list[str],
         extra: dict[str, Any],
+        dpop_jkt: str | None = None,
     ) -> TokenPair:
         now = int(self._clock())
         if self._ring is None:
@@ -268,10 +292,13 @@ class TokenIssuer:
             access["roles"] = refresh["roles"] = roles
         access.update(extra)
         refresh.update(extra)
+        if dpop_jkt is not None:
+            access["cnf"] = {"jkt": dpop_jkt}
+            refresh["cnf"] = {"jkt": dpop_jkt}
         return TokenPair(
             access_token=self._encode(access, key, self.algorithm, access_header),
             refresh_token=self._encode(refresh, key, self.algorithm, refresh_header),
-            token_type="Bearer",
+            token_type="Bearer" if dpop_jkt is None else "DPoP",
             expires_in=self.access_ttl,
             refresh_expires_in=self.refresh_ttl,
         )
@@ -438,15 +465,25 @@ class TokenIssuer:
 
     # --- rotating and revoking -------------------------------------------------------------
 
-    def refresh(self, refresh_token: str) -> TokenPair:
+    def refresh(self, refresh_token: str, *, dpop_jkt: str | None = None) -> TokenPair:
         """Exchange a refresh token for a new pair in the same family.
 
         With a denylist, each refresh token is accepted once: presenting it again revokes
         the family and raises ``RefreshTokenReuseError``. A refresh token revoked by
         ``revoke`` counts as used. A family revoked by ``logout`` raises
         ``RevokedTokenError``.
+
+        A DPoP-bound refresh token (RFC 9449 section 5) is exchanged only with
+        ``dpop_jkt`` equal to its ``cnf.jkt`` (the thumbprint of a verified proof's key),
+        else ``DPoPBindingError``, before it is spent; the new pair stays bound. An
+        unbound refresh token with ``dpop_jkt`` yields a pair bound to that key.
         """
         claims = self._verified(refresh_token, _REFRESH, self._options)
+        bound = confirmation_jkt(claims)
+        if bound is not None and (
+            dpop_jkt is None or not secrets.compare_digest(bound.encode(), dpop_jkt.encode())
+        ):
+            raise DPoPBindingError("The refresh token is bound to another DPoP key")
         family = _family_of(claims)
         denylist = self.denylist
         if denylist is not None:
@@ -467,6 +504,7 @@ class TokenIssuer:
             granted if isinstance(granted, str) else "",
             _role_list(roles) if isinstance(roles, list) else [],
             {name: value for name, value in claims.items() if name not in _MANAGED_CLAIMS},
+            bound if bound is not None else dpop_jkt,
         )
 
     def revoke(self, token: str) -> None:
@@ -611,6 +649,12 @@ def _role_list(roles: Iterable[str] | str | None) -> list[str]:
         if not isinstance(item, str) or not item:
             raise ValueError(f"Roles must be non-empty strings, not {item!r}")
     return list(dict.fromkeys(items))
+
+
+def _client_id(value: str | None) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError("client_id must be a non-empty string")
+    return value
 
 
 def _seconds(value: timedelta | float) -> float:
