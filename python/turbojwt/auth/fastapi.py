@@ -24,7 +24,7 @@ Only Starlette is imported, so the same object serves a plain Starlette app thro
 
 import math
 from collections.abc import Awaitable, Iterable
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -43,6 +43,7 @@ from .exceptions import (
 from .resilience import logger as _store_logger
 
 if TYPE_CHECKING:
+    from ..issuers import IssuerRegistry
     from .issuer import TokenIssuer
 
 __all__ = ["BearerAuth", "service_unavailable"]
@@ -58,7 +59,11 @@ class BearerAuth:
     """
 
     def __init__(
-        self, issuer: "TokenIssuer", *, realm: str = "api", blocking: Optional[bool] = None
+        self,
+        issuer: "Union[TokenIssuer, IssuerRegistry]",
+        *,
+        realm: str = "api",
+        blocking: Optional[bool] = None,
     ) -> None:
         """``blocking``: whether verifying may block, so that it runs in the thread pool.
 
@@ -66,13 +71,21 @@ class BearerAuth:
         declares ``blocking = True``; no denylist or ``MemoryDenylist`` verifies on the
         event loop, which spares each request a thread-pool hop (about 150 µs, and most
         of the tail latency, in ``benches/auth_rps.py``).
+
+        ``issuer`` may also be a ``turbojwt.IssuerRegistry`` (tokens of many issuers, routed
+        by ``iss``); its own ``blocking`` (true when keys come over the network) is the
+        default then.
         """
         _check_realm(realm)
         self.issuer = issuer
         self.realm = realm
         if blocking is None:
-            denylist = getattr(issuer, "denylist", None)
-            blocking = bool(getattr(denylist, "blocking", denylist is not None))
+            declared = getattr(issuer, "blocking", None)
+            if isinstance(declared, bool):
+                blocking = declared
+            else:
+                denylist = getattr(issuer, "denylist", None)
+                blocking = bool(getattr(denylist, "blocking", denylist is not None))
         self.blocking = blocking
 
     async def __call__(self, request: Request) -> Claims:
