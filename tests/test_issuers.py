@@ -163,7 +163,7 @@ def test_discovery_cache_control_etag_and_stale(
         server, "/a", [keys[0]], headers={"Cache-Control": "max-age=120"}, etag='"d1"'
     )
     with moved_clock() as clock:
-        discovery = ProviderDiscovery(issuer, cooldown_duration=30)
+        discovery = ProviderDiscovery(issuer, cooldown_duration=30, background_refresh=False)
         discovery.metadata()
         clock.advance(100)
         discovery.metadata()
@@ -180,6 +180,34 @@ def test_discovery_cache_control_etag_and_stale(
         for _ in range(50):
             discovery.metadata()
         assert server.count("/a" + OIDC) == 3  # the failure cools down
+
+
+def test_expired_document_is_served_while_a_slow_refresh_runs(
+    server: FleetServer, keys: list[SigningKey]
+) -> None:
+    issuer = provider(server, "/a", [keys[0]], headers={"Cache-Control": "max-age=60"})
+    with moved_clock() as clock:
+        discovery = ProviderDiscovery(issuer)
+        first = discovery.metadata()
+        server.serve(
+            "/a" + OIDC,
+            {**first, "jwks_uri": server.url("/a/jwks2")},
+            headers={"Cache-Control": "max-age=60"},
+            delay=1.0,
+        )
+        clock.advance(61)
+        worst = 0.0
+        for _ in range(200):
+            started = time.perf_counter()
+            assert discovery.metadata() is first
+            worst = max(worst, time.perf_counter() - started)
+        assert worst < 0.2  # nobody waited for the 1 s refresh
+        deadline = time.perf_counter() + 5
+        while discovery.metadata() is first and time.perf_counter() < deadline:
+            time.sleep(0.02)
+        assert discovery.jwks_uri == server.url("/a/jwks2")
+        assert server.count("/a" + OIDC) == 2
+        assert discovery.stats.background_refreshes == 1
 
 
 def test_discovery_failure_without_a_document_cools_down(server: FleetServer) -> None:

@@ -110,6 +110,7 @@ class ProviderDiscovery:
         jwks_options: Optional[Mapping[str, Any]] = None,
         jwks_client_for: Optional[Callable[[str], PyJWKClient]] = None,
         on_event: Optional[EventHook] = None,
+        background_refresh: bool = True,
     ) -> None:
         """
         :param issuer: the issuer identifier, exactly as tokens carry it in ``iss``.
@@ -123,6 +124,9 @@ class ProviderDiscovery:
         :param jwks_client_for: builds (or shares) the client of a ``jwks_uri``
             instead; :class:`~turbojwt.IssuerRegistry` passes one that keeps
             one client per URI across issuers.
+        :param background_refresh: serve an expired document (within
+            ``max_stale``) while a background thread fetches its successor,
+            instead of making the caller wait for the fetch.
 
         The other parameters mean what they mean for :class:`PyJWKClient`.
 
@@ -161,7 +165,8 @@ class ProviderDiscovery:
         self.algorithm_fields = tuple(algorithm_fields)
         self.jwks_options: dict[str, Any] = dict(jwks_options or {})
         self.on_event = on_event
-        #: Counters: ``fetches``, ``fetch_failures``, ``not_modified``, ``stale_served``.
+        #: Counters: ``fetches``, ``fetch_failures``, ``not_modified``, ``stale_served``,
+        #: ``background_refreshes``.
         self.stats = JWKSClientStats()
         self._jwks_client_for = jwks_client_for
         self._lock = threading.Lock()
@@ -171,6 +176,9 @@ class ProviderDiscovery:
         self._source: Optional[str] = None  # the well-known URI that answered
         self._last_failure: Optional[tuple[float, PyJWKClientError]] = None
         self._jwks_clients: dict[str, PyJWKClient] = {}
+        self.background_refresh = background_refresh
+        self._background_guard = threading.Lock()
+        self._background_refreshing = False
 
     @property
     def uris(self) -> list[str]:
@@ -182,13 +190,27 @@ class ProviderDiscovery:
     def metadata(self, refresh: bool = False) -> dict[str, Any]:
         """The issuer's metadata document, from the cache while it is fresh.
 
+        With ``background_refresh``, an expired document within ``max_stale``
+        is returned at once while its successor is fetched in a background
+        thread, so that no caller waits on the network once a document is cached.
+
         :raises DiscoveryError: no acceptable document could be fetched, and
             no cached one may stand in. Within ``cooldown_duration`` of a
             failure, the failure is raised again without a request.
         """
         entry = self._entry
-        if not refresh and entry is not None and time.monotonic() <= entry[2]:
-            return entry[0]
+        if not refresh and entry is not None:
+            now = time.monotonic()
+            if now <= entry[2]:
+                return entry[0]
+            if self.background_refresh and now <= entry[2] + self.max_stale:
+                self._refresh_in_background()
+                self.stats.add("stale_served")
+                self._emit("stale_served")
+                return entry[0]
+        return self._update(refresh)
+
+    def _update(self, refresh: bool) -> dict[str, Any]:
         with self._lock:
             entry = self._entry
             now = time.monotonic()
@@ -211,6 +233,29 @@ class ProviderDiscovery:
                 if stale is not None:
                     return stale
                 raise failed from error
+
+    def _refresh_in_background(self) -> None:
+        with self._background_guard:
+            if self._background_refreshing:
+                return
+            self._background_refreshing = True
+        self.stats.add("background_refreshes")
+        self._emit("background_refresh")
+        try:
+            threading.Thread(
+                target=self._background_update, name="turbojwt-discovery-refresh", daemon=True
+            ).start()
+        except RuntimeError:  # the interpreter is shutting down
+            self._background_refreshing = False
+
+    def _background_update(self) -> None:
+        try:
+            self._update(False)
+        except PyJWKClientError:
+            pass  # recorded by _update; callers go on with the cached document
+        finally:
+            with self._background_guard:
+                self._background_refreshing = False
 
     def prefetch(self) -> dict[str, Any]:
         """Fetch the document and the key set now, e.g. at start-up.
