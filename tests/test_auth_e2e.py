@@ -123,7 +123,7 @@ def run_scenario(url: str, backend: str) -> None:
         assert me.json()["token_use"] == "access"
         anonymous = client.get("/me")
         assert anonymous.status_code == 401
-        assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+        assert anonymous.headers["WWW-Authenticate"].startswith('Bearer realm="api", DPoP ')
         not_admin = client.get("/admin", headers=bearer(pair["access_token"]))
         assert not_admin.status_code == 403
         assert 'error="insufficient_scope"' in challenge(not_admin)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from turbojwt.auth import (
     Denylist,
@@ -27,10 +28,17 @@ from turbojwt.auth import (
     SQLiteDenylist,
     StoreUnavailableError,
     TokenIssuer,
-    extract_bearer,
     hmac_secret_from_env,
 )
-from turbojwt.auth.fastapi import BearerAuth, service_unavailable
+from turbojwt.auth.dpop import (
+    DPoPProof,
+    DPoPVerifier,
+    InvalidDPoPProofError,
+    UseDPoPNonceError,
+    extract_credentials,
+)
+from turbojwt.auth.fastapi import service_unavailable
+from turbojwt.auth.fastapi_dpop import DPoPAuth
 from turbojwt.exceptions import InvalidTokenError
 
 ISSUER = "turbojwt-example"
@@ -48,6 +56,7 @@ class Settings:
     store_timeout: float = 1.0
     store_probe_interval: float = 1.0
     revocation_loss: str = "refuse"
+    public_url: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -60,6 +69,9 @@ class Settings:
         - ``APP_ACCESS_TTL`` / ``APP_REFRESH_TTL``: token lifetimes in seconds.
         - ``APP_JWT_BACKEND``: ``turbojwt`` (default) or ``pyjwt``, the library that signs
           and verifies, so the same app can be measured on both.
+        - ``APP_PUBLIC_URL``: the scheme and host clients use (``https://api.example``), which
+          DPoP proofs name in ``htu``, when a proxy in front rewrites them. Default: the
+          URL the server sees.
         - ``APP_STORE_TIMEOUT``: how long a denylist call may wait, in seconds (default 1);
           ``APP_STORE_PROBE_INTERVAL``: how often a failed store is tried again (default 1).
         - ``APP_REVOCATION_LOSS``: ``refuse`` (default) or ``alert``, what happens to tokens
@@ -80,6 +92,7 @@ class Settings:
                 env.get("APP_STORE_PROBE_INTERVAL", cls.store_probe_interval)
             ),
             revocation_loss=env.get("APP_REVOCATION_LOSS", cls.revocation_loss),
+            public_url=env.get("APP_PUBLIC_URL") or None,
         )
 
 
@@ -209,7 +222,12 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         denylist=denylist,
         backend=jwt_backend(settings.backend),
     )
-    auth = BearerAuth(issuer)
+    # DPoP proofs (RFC 9449): each one is accepted once, remembered in the same store as
+    # revoked tokens, so every worker process refuses a replay.
+    dpop = DPoPVerifier(denylist)
+    # Bearer or DPoP; a token bound to a DPoP key (issued by /login to a client that sent
+    # a proof) is accepted only with a fresh proof from that key.
+    auth = DPoPAuth(issuer, dpop, schemes=("Bearer", "DPoP"), public_url=settings.public_url)
     require_admin = auth.require(scopes=["admin:read"], roles=["admin"])
     # A low-stakes route that stays up while the denylist is down (each pass is logged).
     fail_open = auth.require(fail_open=True)
@@ -221,6 +239,28 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
 
     app = FastAPI(title="turbojwt example", lifespan=lifespan)
 
+    def token_endpoint_proof(request: Request) -> Optional[DPoPProof]:
+        """The verified DPoP proof of a /login or /refresh request, if it carries one.
+
+        RFC 9449 section 5: a bad proof at the token endpoint is a 400 ``invalid_dpop_proof``
+        (or ``use_dpop_nonce``) error response.
+        """
+        proofs = request.headers.getlist("DPoP")
+        if not proofs:
+            return None
+        try:
+            return dpop.verify(proofs, method=request.method, url=auth.request_url(request))
+        except StoreUnavailableError as exc:
+            raise service_unavailable(exc) from exc
+        except InvalidDPoPProofError as exc:
+            headers = {"DPoP-Nonce": exc.nonce} if isinstance(exc, UseDPoPNonceError) else None
+            raise TokenEndpointError(exc.error, str(exc), headers) from exc
+
+    @app.exception_handler(TokenEndpointError)
+    async def token_endpoint_error(request: Request, exc: TokenEndpointError) -> JSONResponse:
+        body = {"error": exc.error, "error_description": exc.description}
+        return JSONResponse(body, status_code=400, headers=exc.headers)
+
     # /health, /me and /admin do no blocking work, so they are ``async`` and run on the event
     # loop. Password hashing and denylist I/O (login, refresh, logout, and the ``auth``
     # dependency itself) are plain functions, which FastAPI runs in its thread pool.
@@ -230,11 +270,18 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         return {"status": "ok", "backend": settings.backend}
 
     @app.post("/login")
-    def login(body: LoginRequest) -> dict[str, Any]:
+    def login(body: LoginRequest, request: Request) -> dict[str, Any]:
+        # With a DPoP proof the tokens are bound to its key: token_type "DPoP", cnf.jkt.
+        proof = token_endpoint_proof(request)
         user = users.authenticate(body.username, body.password)
         if user is None:
             raise HTTPException(401, detail="Invalid username or password")
-        pair = issuer.issue(user.username, scopes=user.scopes, roles=user.roles)
+        pair = issuer.issue(
+            user.username,
+            scopes=user.scopes,
+            roles=user.roles,
+            dpop_jkt=None if proof is None else proof.jkt,
+        )
         return pair.as_dict()
 
     @app.get("/me")
@@ -250,9 +297,12 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         return {"message": f"Hello, administrator {claims['sub']}"}
 
     @app.post("/refresh")
-    def refresh(body: RefreshRequest) -> dict[str, Any]:
+    def refresh(body: RefreshRequest, request: Request) -> dict[str, Any]:
+        # A bound refresh token is exchanged only with a proof from its key.
+        proof = token_endpoint_proof(request)
         try:
-            return issuer.refresh(body.refresh_token).as_dict()
+            jkt = None if proof is None else proof.jkt
+            return issuer.refresh(body.refresh_token, dpop_jkt=jkt).as_dict()
         except StoreUnavailableError as exc:
             raise service_unavailable(exc) from exc
         except InvalidTokenError as exc:
@@ -265,7 +315,7 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         _claims: Annotated[dict[str, Any], Depends(auth)],
     ) -> Response:
         # ``auth`` has vouched for the access token; logout revokes it with the family.
-        access_token = extract_bearer(request.headers.get("Authorization"))
+        _scheme, access_token = extract_credentials(request.headers.get("Authorization"))
         try:
             issuer.logout(body.refresh_token, access_token)
         except StoreUnavailableError as exc:
@@ -275,6 +325,18 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         return Response(status_code=204)
 
     return app
+
+
+class TokenEndpointError(Exception):
+    """An OAuth 2.0 error response of /login or /refresh (RFC 6749 section 5.2)."""
+
+    def __init__(
+        self, error: str, description: str, headers: Optional[dict[str, str]] = None
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.headers = headers
 
 
 def __getattr__(name: str) -> Any:

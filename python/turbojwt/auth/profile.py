@@ -96,8 +96,12 @@ class AccessTokenVerifier:
         *,
         scopes: Union[Iterable[str], str] = (),
         roles: Union[Iterable[str], str] = (),
+        check_revoked: bool = True,
     ) -> dict[str, Any]:
-        """The claims of a valid access token for this resource, granting ``scopes``."""
+        """The claims of a valid access token for this resource, granting ``scopes``.
+
+        ``check_revoked=False`` skips the denylist (a fail-open path while it is down).
+        """
         header = get_unverified_header(token)
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
@@ -120,7 +124,7 @@ class AccessTokenVerifier:
             if not isinstance(claims[name], str) or not claims[name]:
                 raise InvalidTokenError(f"The {name} claim must be a non-empty string")
         denylist = self.denylist
-        if denylist is not None and denylist.revoked((claims["jti"],)):
+        if check_revoked and denylist is not None and denylist.revoked((claims["jti"],)):
             raise RevokedTokenError("Token has been revoked")
         if scopes or roles:
             require(claims, scopes, roles)
