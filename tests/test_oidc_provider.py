@@ -197,9 +197,9 @@ def provider(tmp_path: Path) -> Iterator[AuthlibProvider]:
 
 
 def registry_for(provider: AuthlibProvider, **jwks_options: Any) -> IssuerRegistry:
+    # The SSLContext given for discovery serves the JWKS requests too.
     registry = IssuerRegistry(
-        jwks_options={"ssl_context": provider.client_context, **jwks_options},
-        discovery_options={"ssl_context": provider.client_context},
+        jwks_options=jwks_options, discovery_options={"ssl_context": provider.client_context}
     )
     registry.add(provider.issuer, audience=CLIENT_ID)
     return registry

@@ -51,6 +51,11 @@ from .jwks_client import PyJWKClient
 
 __all__ = ["IssuerRegistry", "UnknownIssuerError", "UnknownSigningKeyError"]
 
+#: Settings of ``discovery_options`` that the registry's key set clients share.
+_TRANSPORT_SETTINGS = frozenset(
+    ("headers", "timeout", "ssl_context", "proxy", "fetch", "allowed_schemes")
+)
+
 #: Algorithms used when a discovered issuer advertises none (OpenID Connect's default).
 DEFAULT_DISCOVERED_ALGORITHMS = ("RS256",)
 
@@ -158,7 +163,10 @@ class IssuerRegistry:
             :class:`PyJWKClient` the registry builds (``refresh_ahead``,
             ``cooldown_duration``, ``ssl_context``, ``proxy`` ...).
         :param discovery_options: default keyword arguments of every
-            :class:`ProviderDiscovery` (``timeout``, ``lifespan`` ...).
+            :class:`ProviderDiscovery` (``timeout``, ``lifespan`` ...). Its
+            transport settings (``headers``, ``timeout``, ``ssl_context``,
+            ``proxy``, ``fetch``, ``allowed_schemes``) apply to the key set
+            clients too, unless ``jwks_options`` sets them.
         :param require: claims every token must carry, besides ``iss``.
         """
         self.denylist = denylist
@@ -313,7 +321,15 @@ class IssuerRegistry:
         with self._lock:
             client = self._clients.get(uri)
             if client is None:
-                client = self._clients[uri] = PyJWKClient(uri, **self.jwks_options)
+                # The transport given for discovery applies to key sets too, unless
+                # jwks_options says otherwise.
+                settings = {
+                    name: value
+                    for name, value in self.discovery_options.items()
+                    if name in _TRANSPORT_SETTINGS
+                }
+                settings.update(self.jwks_options)
+                client = self._clients[uri] = PyJWKClient(uri, **settings)
             return client
 
     def prefetch(self) -> dict[str, Optional[Exception]]:
