@@ -109,7 +109,9 @@ def test_refresh_ahead_makes_no_lookup_wait_for_a_slow_server(
         f"refresh: p99 {p99 * 1e6:.0f} us, max {worst * 1000:.2f} ms; "
         f"fetches {server.count(PATH)}, stats {client.stats.as_dict()}"
     )
-    assert worst < 0.1  # the refresh takes 1.5 s; no lookup waited for it
+    # A lookup that waited for the refresh would take about a second; scheduling noise on
+    # a loaded machine stays far below that (measured: a few milliseconds).
+    assert worst < 0.5
     assert server.count(PATH) == 2  # the prefetch and one background refresh
     assert client.stats.background_refreshes == 1
     assert client.stats.stale_served > 0  # lookups past the old set's expiry
@@ -147,7 +149,7 @@ def test_refresh_ahead_async_tasks_never_await_the_refresh(
 
     worst, count = asyncio.run(main())
     print(f"\nasync refresh-ahead: {count} lookups, max latency {worst * 1000:.2f} ms")
-    assert worst < 0.1
+    assert worst < 0.5  # waiting for the 1 s refresh would take over 0.5 s
     assert server.count(PATH) == 2
 
 
