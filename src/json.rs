@@ -333,16 +333,30 @@ impl Writer<'_> {
 
 /// A JSON string with `ensure_ascii=True` escaping: everything outside `' '..='~'` is escaped.
 pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
+    /// Bytes `json.dumps` (with `ensure_ascii`) does not copy as they are: controls, `"`,
+    /// `\\`, DEL and every byte of a non-ASCII character.
+    fn escaped(byte: u8) -> bool {
+        byte < 0x20 || byte == b'"' || byte == b'\\' || byte >= 0x7f
+    }
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut run_start = 0;
-    for (i, ch) in s.char_indices() {
-        let plain = (' '..='~').contains(&ch) && ch != '"' && ch != '\\';
-        if plain {
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if !escaped(byte) {
+            i += 1;
             continue;
         }
-        out.extend_from_slice(s.as_bytes().get(run_start..i).unwrap_or_default());
-        run_start = i + ch.len_utf8();
+        out.extend_from_slice(bytes.get(run_start..i).unwrap_or_default());
+        // `i` is at a character boundary: every byte before it was ASCII or a whole character.
+        let ch = s
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or('\u{fffd}');
+        i += ch.len_utf8();
+        run_start = i;
         match ch {
             '"' => out.extend_from_slice(b"\\\""),
             '\\' => out.extend_from_slice(b"\\\\"),
@@ -366,7 +380,7 @@ pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
             }
         }
     }
-    out.extend_from_slice(s.as_bytes().get(run_start..).unwrap_or_default());
+    out.extend_from_slice(bytes.get(run_start..).unwrap_or_default());
     out.push(b'"');
 }
 
