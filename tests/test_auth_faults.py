@@ -334,7 +334,7 @@ class Load:
 class Fault:
     name: str
     started: float = 0.0
-    ended: float = 0.0  # when the fault was undone
+    ended: float = 0.0  # when undoing the fault began
     expect_loss: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -491,8 +491,8 @@ def run_redis_faults(app: App, client: httpx.Client, redis: Redis) -> None:
         answer = logout(client, spare)
         assert answer.status_code == 503 and answer.headers["Retry-After"], answer.text
         assert client.get("/hello", headers=bearer(spare["access_token"])).status_code == 200
-        redis.signal(signal.SIGCONT)
         fault.ended = time.monotonic()
+        redis.signal(signal.SIGCONT)
         faults.append(fault)
         allowed[fault.name] = outage
         settle(load.valid)
@@ -502,8 +502,8 @@ def run_redis_faults(app: App, client: httpx.Client, redis: Redis) -> None:
         fault.started = time.monotonic()
         redis.kill()
         time.sleep(FAULT_SECONDS)
-        redis.start()
         fault.ended = time.monotonic()
+        redis.start()
         faults.append(fault)
         allowed[fault.name] = outage
         settle(load.valid)
@@ -517,10 +517,11 @@ def run_redis_faults(app: App, client: httpx.Client, redis: Redis) -> None:
                 redis.kill()
                 time.sleep(FAULT_SECONDS)
                 redis.wipe()
+                fault.ended = time.monotonic()
                 redis.start()
             else:
+                fault.ended = time.monotonic()
                 redis.command("FLUSHALL")
-            fault.ended = time.monotonic()
             # The loss is noticed by the next lookup: the tokens from before are refused
             # (users log in again), and fresh logins work.
             detected = wait_for(refused(client, old[0]), 10, "the loss to be noticed")
@@ -593,9 +594,9 @@ def test_sqlite_faults_under_load(tmp_path: Path) -> None:
             assert timings[0] <= STORE_TIMEOUT + LATENCY_MARGIN, timings
             fault.notes["write_latencies_ms"] = [round(1000 * t, 1) for t in timings]
             time.sleep(FAULT_SECONDS)
+            fault.ended = time.monotonic()
             locker.execute("COMMIT")
             locker.close()
-            fault.ended = time.monotonic()
             faults.append(fault)
             allowed[fault.name] = {200}
             wait_for(lambda: logout(client, spare).status_code == 204, 5, "writes to recover")
@@ -606,8 +607,8 @@ def test_sqlite_faults_under_load(tmp_path: Path) -> None:
             fault.started = time.monotonic()
             directory.rename(tmp_path / "moved")
             time.sleep(FAULT_SECONDS)
-            (tmp_path / "moved").rename(directory)
             fault.ended = time.monotonic()
+            (tmp_path / "moved").rename(directory)
             faults.append(fault)
             allowed[fault.name] = {503}
             settle(load.valid)
@@ -622,8 +623,8 @@ def test_sqlite_faults_under_load(tmp_path: Path) -> None:
             with path.open("r+b") as file:
                 file.write(b"\xff" * 4096)
             time.sleep(FAULT_SECONDS)
-            remove_database(path)
             fault.ended = time.monotonic()
+            remove_database(path)
             detected = wait_for(refused(client, old[0]), 10, "the loss")
             fault.notes["loss_noticed_after_s"] = round(detected, 3)
             load.replace_valid([fresh_login(client)["access_token"] for _ in range(3)])
