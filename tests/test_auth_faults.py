@@ -527,6 +527,7 @@ def run_redis_faults(app: App, client: httpx.Client, redis: Redis) -> None:
             detected = wait_for(refused(client, old[0]), 10, "the loss to be noticed")
             fault.notes["loss_noticed_after_s"] = round(detected, 3)
             load.replace_valid([fresh_login(client)["access_token"] for _ in range(3)])
+            fault.notes["new_logins_after_s"] = round(time.monotonic() - fault.ended, 2)
             faults.append(fault)
             allowed[fault.name] = {503, 401} if name.endswith("empty") else {200, 401}
             settle(load.valid)
@@ -628,6 +629,7 @@ def test_sqlite_faults_under_load(tmp_path: Path) -> None:
             detected = wait_for(refused(client, old[0]), 10, "the loss")
             fault.notes["loss_noticed_after_s"] = round(detected, 3)
             load.replace_valid([fresh_login(client)["access_token"] for _ in range(3)])
+            fault.notes["new_logins_after_s"] = round(time.monotonic() - fault.ended, 2)
             faults.append(fault)
             allowed[fault.name] = {200, 401, 503}
             settle(load.valid)
