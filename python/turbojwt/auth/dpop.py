@@ -22,23 +22,22 @@ their JWK members, since one client signs all its proofs with one key.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import math
 import re
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from urllib.parse import urlsplit, urlunsplit
 
-from .._turbojwt import NativeKey
+from .._turbojwt import NativeKey, loads_payload
 from ..api_jws import PyJWS
-from ..exceptions import InvalidTokenError
+from ..exceptions import DecodeError, InvalidTokenError
 from .exceptions import (
     MalformedAuthorizationError,
     MissingAuthorizationError,
@@ -86,6 +85,8 @@ _PRIVATE_MEMBERS = frozenset(("d", "p", "q", "dp", "dq", "qi", "oth", "k"))
 
 # RFC 7235 token68, after the scheme and one or more spaces.
 _CREDENTIALS = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +([A-Za-z0-9._~+/-]+=*))?")
+
+_TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 _KEY_CACHE_SIZE = 1024
 
@@ -149,6 +150,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
+@functools.lru_cache(maxsize=4096)
 def access_token_hash(access_token: str) -> str:
     """The ``ath`` value for ``access_token``: base64url(SHA-256(its ASCII bytes))."""
     return _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
@@ -181,7 +183,9 @@ def normalize_htu(url: str) -> str:
 def confirmation_jkt(claims: Mapping[str, Any]) -> Optional[str]:
     """The ``cnf.jkt`` of a token's claims, or None for an unbound token."""
     cnf = claims.get("cnf")
-    if isinstance(cnf, Mapping):
+    if cnf is None:
+        return None
+    if type(cnf) is dict or isinstance(cnf, Mapping):
         jkt = cnf.get("jkt")
         if jkt is not None:
             if not isinstance(jkt, str):
@@ -219,20 +223,27 @@ def extract_credentials(
     """
     if isinstance(authorization, bytes):
         authorization = authorization.decode("latin-1")
+    if authorization is not None:
+        # The common case, one space and a token68 without padding, without the regex.
+        scheme_text, space, token = authorization.partition(" ")
+        if space and _TOKEN68.fullmatch(token):
+            for scheme in schemes:
+                if scheme_text == scheme:
+                    return scheme, token
     if authorization is None or not authorization.strip(" \t"):
         raise MissingAuthorizationError("Authorization header is missing")
     value = authorization.strip(" \t")
     match = _CREDENTIALS.fullmatch(value)
     scheme_text = value.split(" ", 1)[0].split("\t", 1)[0]
     wanted = {scheme.lower(): scheme for scheme in schemes}
-    scheme = wanted.get(scheme_text.lower())
-    if scheme is None:
+    found = wanted.get(scheme_text.lower())
+    if found is None:
         raise UnsupportedSchemeError(f"Authorization scheme must be {' or '.join(schemes)}")
     if match is None or match.group(2) is None:
         raise MalformedAuthorizationError(
-            f"Authorization header must be '{scheme} <token>' with one token68 token"
+            f"Authorization header must be '{found} <token>' with one token68 token"
         )
-    return scheme, match.group(2)
+    return found, match.group(2)
 
 
 # --- nonces ------------------------------------------------------------------------------
@@ -321,8 +332,8 @@ class DPoPVerifier:
         self._key_prefix = key_prefix
         self._allowed = frozenset(self.algorithms)
         self._jws = PyJWS()
-        self._keys: OrderedDict[tuple[str, ...], tuple[NativeKey, str]] = OrderedDict()
-        self._keys_lock = threading.Lock()
+        # Encoded proof header -> its checked alg, key, thumbprint and jwk.
+        self._headers: dict[str, _CheckedHeader] = {}
 
     @property
     def blocking(self) -> bool:
@@ -355,25 +366,25 @@ class DPoPVerifier:
         must hash it) and None at a token endpoint. ``consume=False`` skips recording the
         ``jti``, for a caller that calls ``consume_jti`` once its other checks passed.
         """
-        proof = _single_proof(proof)
+        if type(proof) is list and len(proof) == 1:
+            proof = proof[0]
+        if not isinstance(proof, str) or not proof or "," in proof or " " in proof:
+            proof = _single_proof(proof)
         try:
-            signing_input_header = self._jws._load(proof)
+            payload_bytes, signing_input, header, signature = self._jws._load(proof)
         except Exception as exc:  # whatever a malformed JWS makes the parser raise
             raise InvalidDPoPProofError(f"The DPoP proof is not a well-formed JWT: {exc}") from None
-        payload_bytes, signing_input, header, signature = signing_input_header
 
-        typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() != "dpop+jwt":
-            raise InvalidDPoPProofError("The DPoP proof's typ must be dpop+jwt")
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self._allowed:
-            raise InvalidDPoPProofError(
-                f"The DPoP proof's alg must be one of {', '.join(self.algorithms)}"
-            )
-        jwk = header.get("jwk")
-        if not isinstance(jwk, dict):
-            raise InvalidDPoPProofError("The DPoP proof has no jwk header")
-        key, jkt = self._key(jwk, alg)
+        # One client sends the same header (typ, alg, jwk) with every proof: its checks and
+        # its key are remembered by the header's encoded form.
+        segment = proof[: proof.find(".")]
+        checked = self._headers.get(segment)
+        if checked is None:
+            checked = self._check_header(header)
+            if len(self._headers) >= _KEY_CACHE_SIZE:
+                self._headers.clear()
+            self._headers[segment] = checked
+        alg, key, jkt, jwk = checked
         try:
             valid = key.verify(alg, signing_input, signature)
         except Exception:  # a signature of the wrong length for the key, say
@@ -382,28 +393,27 @@ class DPoPVerifier:
             raise InvalidDPoPProofError("The DPoP proof's signature does not verify")
 
         try:
-            claims = json.loads(payload_bytes)
-        except ValueError:
-            raise InvalidDPoPProofError("The DPoP proof's payload is not JSON") from None
-        if not isinstance(claims, dict):
-            raise InvalidDPoPProofError("The DPoP proof's payload is not a JSON object")
-        jti, htm, htu, iat = (claims.get(name) for name in ("jti", "htm", "htu", "iat"))
-        for name, value in (("jti", jti), ("htm", htm), ("htu", htu)):
-            if not isinstance(value, str) or not value:
-                raise InvalidDPoPProofError(f"The DPoP proof's {name} claim is missing")
-        assert isinstance(jti, str) and isinstance(htm, str) and isinstance(htu, str)
-        if not isinstance(iat, (int, float)) or isinstance(iat, bool) or not math.isfinite(iat):
+            claims = loads_payload(payload_bytes)
+        except (ValueError, DecodeError):
+            raise InvalidDPoPProofError("The DPoP proof's payload is not a JSON object") from None
+        jti = claims.get("jti")
+        htm = claims.get("htm")
+        htu = claims.get("htu")
+        iat: Any = claims.get("iat")
+        if type(jti) is not str or not jti:
+            raise InvalidDPoPProofError("The DPoP proof's jti claim is missing")
+        if type(htm) is not str or not htm:
+            raise InvalidDPoPProofError("The DPoP proof's htm claim is missing")
+        if type(htu) is not str or not htu:
+            raise InvalidDPoPProofError("The DPoP proof's htu claim is missing")
+        if type(iat) not in (int, float) or not math.isfinite(iat):
             raise InvalidDPoPProofError("The DPoP proof's iat claim is missing or not a number")
 
         if htm != method:
             raise InvalidDPoPProofError(f"The DPoP proof is for {htm} requests, not {method}")
         if "?" in htu or "#" in htu:
             raise InvalidDPoPProofError("The DPoP proof's htu must have no query or fragment")
-        try:
-            htu_matches = normalize_htu(htu) == normalize_htu(url)
-        except ValueError:
-            htu_matches = False
-        if not htu_matches:
+        if _htu_key(htu) != _htu_key(url):
             raise InvalidDPoPProofError("The DPoP proof's htu does not match the request URI")
 
         now = self._clock()
@@ -412,9 +422,9 @@ class DPoPVerifier:
         if iat > now + self.max_skew:
             raise InvalidDPoPProofError("The DPoP proof is issued in the future (iat)")
 
-        ath = claims.get("ath")
         if access_token is not None:
-            if not isinstance(ath, str) or not hmac.compare_digest(
+            ath = claims.get("ath")
+            if type(ath) is not str or not hmac.compare_digest(
                 ath.encode(), access_token_hash(access_token).encode()
             ):
                 raise InvalidDPoPProofError("The DPoP proof's ath does not match the access token")
@@ -437,27 +447,32 @@ class DPoPVerifier:
         """
         iat = float(proof.claims["iat"])
         expires_at = max(iat, self._clock()) + self.max_age + self.max_skew
-        digest = hashlib.sha256(f"{proof.jkt}\x00{proof.claims['jti']}".encode()).digest()
-        if not self.replay_store.consume(self._key_prefix + _b64url(digest), expires_at):
+        digest = hashlib.sha256(f"{proof.jkt}\x00{proof.claims['jti']}".encode()).hexdigest()
+        if not self.replay_store.consume(self._key_prefix + digest, expires_at):
             raise InvalidDPoPProofError("The DPoP proof was already used (jti replay)")
 
-    def _key(self, jwk: dict[str, Any], alg: str) -> tuple[NativeKey, str]:
-        """The public key of a proof's ``jwk`` header and its thumbprint, cached."""
+    def _check_header(self, header: dict[str, Any]) -> _CheckedHeader:
+        """The header's typ, alg and jwk checks; the key and its thumbprint."""
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() != "dpop+jwt":
+            raise InvalidDPoPProofError("The DPoP proof's typ must be dpop+jwt")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._allowed:
+            raise InvalidDPoPProofError(
+                f"The DPoP proof's alg must be one of {', '.join(self.algorithms)}"
+            )
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict):
+            raise InvalidDPoPProofError("The DPoP proof has no jwk header")
         if _PRIVATE_MEMBERS.intersection(jwk):
             raise InvalidDPoPProofError("The DPoP proof's jwk must be a public key")
         kty = jwk.get("kty")
         members = _THUMBPRINT_MEMBERS.get(kty) if isinstance(kty, str) else None
         if members is None:
             raise InvalidDPoPProofError(f"Unsupported DPoP key type: {kty!r}")
-        values = tuple(jwk.get(name) for name in members)
+        values = [jwk.get(name) for name in members]
         if not all(isinstance(value, str) for value in values):
             raise InvalidDPoPProofError("The DPoP proof's jwk lacks required members")
-        cache_key: tuple[str, ...] = (alg, *values)  # type: ignore[arg-type]
-        with self._keys_lock:
-            cached = self._keys.get(cache_key)
-            if cached is not None:
-                self._keys.move_to_end(cache_key)
-                return cached
         try:
             key = NativeKey.from_jwk(dict(zip(members, values)))  # type: ignore[arg-type]
         except Exception as exc:  # the core's ValueError for a bad curve point, say
@@ -468,12 +483,20 @@ class DPoPVerifier:
             raise InvalidDPoPProofError("The DPoP proof's jwk must be a public key")
         if not _key_fits(key, alg):
             raise InvalidDPoPProofError(f"The DPoP proof's jwk is not a {alg} key")
-        entry = (key, jwk_thumbprint(jwk))
-        with self._keys_lock:
-            self._keys[cache_key] = entry
-            if len(self._keys) > _KEY_CACHE_SIZE:
-                self._keys.popitem(last=False)
-        return entry
+        return alg, key, jwk_thumbprint(jwk), jwk
+
+
+#: What ``_check_header`` keeps per header: alg, key, thumbprint, jwk.
+_CheckedHeader = tuple[str, NativeKey, str, dict[str, Any]]
+
+
+@functools.lru_cache(maxsize=1024)
+def _htu_key(url: str) -> str:
+    """``normalize_htu``, remembered: a server sees the same few URLs again and again."""
+    try:
+        return normalize_htu(url)
+    except ValueError:
+        return "\x00invalid\x00" + url  # never equal to a valid URL's form
 
 
 _CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "ES256K": "secp256k1"}
