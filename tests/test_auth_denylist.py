@@ -594,3 +594,70 @@ def test_redis_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "redis", None)  # makes `import redis` raise ImportError
     with pytest.raises(ImportError, match=r"turbojwt\[redis\]"):
         RedisDenylist("redis://127.0.0.1:1/0")
+
+
+def _thread_connection(store: SQLiteDenylist) -> sqlite3.Connection:
+    connection: sqlite3.Connection = store._local.slot.connection
+    return connection
+
+
+def _is_closed(connection: sqlite3.Connection) -> bool:
+    try:
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def test_sqlite_connection_closes_when_its_thread_ends(sqlite_path: str) -> None:
+    # Python 3.13 warns (ResourceWarning) about a connection collected while open: each
+    # thread's connection must be closed when the thread ends, not left to the collector.
+    store = SQLiteDenylist(sqlite_path)
+    opened: list[sqlite3.Connection] = []
+
+    def work() -> None:
+        store.revoke(f"jti-{threading.get_ident()}", time.time() + LIFETIME)
+        opened.append(_thread_connection(store))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(opened) == 4
+    # The test still holds each connection, so only an explicit close can have closed it.
+    assert all(_is_closed(connection) for connection in opened)
+    assert not _is_closed(_thread_connection(store))  # the main thread's stays open
+    store.close()
+    assert _is_closed(opened[0])
+
+
+def test_sqlite_store_collected_without_close_closes_its_connections(sqlite_path: str) -> None:
+    import gc
+
+    store = SQLiteDenylist(sqlite_path)
+    store.revoke("jti", time.time() + LIFETIME)
+    connection = _thread_connection(store)
+    del store
+    gc.collect()
+    assert _is_closed(connection)
+
+
+def test_sqlite_close_reaches_connections_of_live_threads(sqlite_path: str) -> None:
+    store = SQLiteDenylist(sqlite_path)
+    ready, release = threading.Event(), threading.Event()
+    opened: list[sqlite3.Connection] = []
+
+    def work() -> None:
+        store.revoke("jti", time.time() + LIFETIME)
+        opened.append(_thread_connection(store))
+        ready.set()
+        release.wait(timeout=30)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert ready.wait(timeout=30)
+    store.close()
+    assert _is_closed(opened[0]) and _is_closed(_thread_connection(store))
+    release.set()
+    thread.join()

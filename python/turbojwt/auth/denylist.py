@@ -149,20 +149,39 @@ class MemoryDenylist:
         return len(expired)
 
 
+# Connections a forked child inherited from its parent: never closed there (SQLite's state
+# does not survive fork, and closing could disturb the parent's), and kept referenced so
+# that they are not collected while open either.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _close_connection(connection: sqlite3.Connection, pid: int) -> None:
+    if os.getpid() != pid:
+        _INHERITED.append(connection)
+        return
+    with contextlib.suppress(sqlite3.Error):
+        connection.close()
+
+
 class _ThreadConnection:
     """One thread's connection, tracked weakly so ``close`` reaches every open one.
 
-    (``sqlite3.Connection`` itself cannot be weakly referenced.) When its thread ends,
-    the thread-local slot drops the last reference and the connection closes with it.
+    (``sqlite3.Connection`` itself cannot be weakly referenced.) The connection is always
+    closed explicitly, never left to the garbage collector, which Python 3.13 reports with a
+    ``ResourceWarning``: by ``close()`` (the slot's or the store's), or by a finalizer when
+    the slot goes, that is when its thread ends (its thread-local storage is cleared then),
+    when the store is collected, or at interpreter exit.
     ``epoch`` says which file it was opened on: a replaced file bumps the store's epoch.
     """
 
-    __slots__ = ("__weakref__", "connection", "epoch", "pid")
+    __slots__ = ("__weakref__", "close", "connection", "epoch", "pid")
 
     def __init__(self, connection: sqlite3.Connection, epoch: int) -> None:
         self.connection = connection
         self.pid = os.getpid()
         self.epoch = epoch
+        # Holds the connection, not the slot, so it runs once the slot is gone; at most once.
+        self.close = weakref.finalize(self, _close_connection, connection, self.pid)
 
 
 # SQLite errors that say the file cannot be used now (locked past the busy timeout,
@@ -328,8 +347,7 @@ class SQLiteDenylist:
             open_connections = list(self._connections)
             self._connections = weakref.WeakSet()
         for slot in open_connections:
-            if slot.pid == os.getpid():
-                slot.connection.close()
+            slot.close()
 
     def _guarded(self, breaker: CircuitBreaker, call: Callable[[], T]) -> T:
         if self._closed:
@@ -368,8 +386,8 @@ class SQLiteDenylist:
                     self._epoch += 1
         slot: _ThreadConnection | None = getattr(self._local, "slot", None)
         if slot is None or slot.pid != os.getpid() or slot.epoch != self._epoch:
-            if slot is not None and slot.pid == os.getpid():
-                slot.connection.close()
+            if slot is not None:
+                slot.close()
                 self._local.slot = None
             epoch = self._epoch
             connection = self._open()
@@ -385,9 +403,7 @@ class SQLiteDenylist:
         slot: _ThreadConnection | None = getattr(self._local, "slot", None)
         if slot is not None:
             self._local.slot = None
-            if slot.pid == os.getpid():
-                with contextlib.suppress(sqlite3.Error):
-                    slot.connection.close()
+            slot.close()
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
