@@ -208,3 +208,45 @@ def test_public_url_and_blocking(issuer: TokenIssuer, key: Any, tmp_path: Any) -
     assert client.get("/dpop", headers=headers(token, proof)).status_code == 401
     with pytest.raises(ValueError, match="schemes"):
         DPoPAuth(issuer, DPoPVerifier(store), schemes=["Basic"])
+
+
+class DownStore(MemoryDenylist):
+    """A replay store whose every write fails, as a store in an outage does."""
+
+    blocking = False
+
+    def consume(self, jti: str, expires_at: float) -> bool:
+        from turbojwt.auth.exceptions import StoreUnavailableError
+
+        raise StoreUnavailableError("Replay store unavailable", retry_after=2.5)
+
+
+def test_replay_store_outage(issuer: TokenIssuer, key: Any, caplog: Any) -> None:
+    auth = DPoPAuth(issuer, DPoPVerifier(DownStore()))
+    app = FastAPI()
+
+    @app.get("/strict")
+    def strict_route(claims: dict[str, Any] = Depends(auth)) -> dict[str, Any]:  # noqa: B008
+        return claims
+
+    @app.get("/lenient")
+    def lenient_route(
+        claims: dict[str, Any] = Depends(auth.require(fail_open=True)),  # noqa: B008
+    ) -> dict[str, Any]:
+        return claims
+
+    client = TestClient(app)
+    token = issuer.issue("alice", dpop_jkt=hand_thumbprint(public_jwk(key))).access_token
+    strict = client.get("/strict", headers=headers(token, make_proof(key, htu=f"{BASE}/strict",
+                        access_token=token)))  # fmt: skip
+    assert strict.status_code == 503
+    assert strict.headers["Retry-After"] == "3"
+    with caplog.at_level("WARNING", logger="turbojwt.auth.store"):
+        lenient = client.get("/lenient", headers=headers(token, make_proof(
+            key, htu=f"{BASE}/lenient", access_token=token)))  # fmt: skip
+    assert lenient.status_code == 200, lenient.text
+    assert "without revocation or replay checks" in caplog.text
+    # A bad proof is still refused on the lenient route: only the stores are skipped.
+    bad = client.get("/lenient", headers=headers(token, make_proof(key, htu=f"{BASE}/other",
+                     access_token=token)))  # fmt: skip
+    assert bad.status_code == 401
