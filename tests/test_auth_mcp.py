@@ -274,3 +274,18 @@ def test_metadata_route_in_fastapi_and_the_sdk_model() -> None:
     for bad in ("api.example.com", "https://api.example.com/?q=1", "https://a.example/#f"):
         with pytest.raises(ValueError):
             protected_resource_metadata(bad, [AS])
+
+
+def test_store_outage_is_not_an_invalid_token() -> None:
+    from turbojwt.auth import MemoryDenylist
+    from turbojwt.auth.exceptions import StoreUnavailableError
+
+    class DownDenylist(MemoryDenylist):
+        def revoked(self, jtis: Any) -> set[str]:
+            raise StoreUnavailableError("Revocation store unavailable")
+
+    resource = "https://mcp.example.com/mcp"
+    verifier = MCPTokenVerifier(AccessTokenVerifier(SECRET, ["HS256"], issuer=AS,
+                                resource=resource, denylist=DownDenylist()))  # fmt: skip
+    with pytest.raises(StoreUnavailableError):
+        asyncio.run(verifier.verify_token(mint(resource)))

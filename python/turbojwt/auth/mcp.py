@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from ..exceptions import InvalidTokenError
 from .dpop import confirmation_jkt
+from .exceptions import StoreUnavailableError
 from .scopes import scopes_of
 
 if TYPE_CHECKING:
@@ -118,6 +119,8 @@ class MCPTokenVerifier:
             claims = self._verify(token)
             if confirmation_jkt(claims) is not None:
                 return None  # DPoP-bound: no proof can come over the SDK's bearer transport
+        except StoreUnavailableError:
+            raise  # not a verdict on the token: the server answers 5xx, not 401
         except InvalidTokenError:
             return None
         return claims
