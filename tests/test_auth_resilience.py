@@ -7,13 +7,16 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -304,19 +307,38 @@ def test_sqlite_store_opened_on_a_missing_directory_starts_later(tmp_path: Path)
     store.close()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files")
-def test_sqlite_read_only_file_fails_writes_only(tmp_path: Path) -> None:
-    path = tmp_path / "deny.db"
-    SQLiteDenylist(path).close()
-    for file in tmp_path.iterdir():
-        file.chmod(0o444)
-    store = SQLiteDenylist(path, timeout=TIMEOUT, probe_interval=PROBE)
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """``path`` read-only: by its mode, or for root (whom modes do not stop) immutable."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o644)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("cannot make a file read-only for root here (no chattr +i)")
     try:
-        with pytest.raises(StoreUnavailableError):
-            store.revoke("a", time.time() + 60)
+        yield
     finally:
-        for file in tmp_path.iterdir():
-            file.chmod(0o644)
+        subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+def test_sqlite_read_only_file_serves_reads_and_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "deny.db"
+    writer = SQLiteDenylist(path)
+    writer.revoke("a", time.time() + 60)
+    writer.close()
+    with read_only(path):
+        store = SQLiteDenylist(path, timeout=TIMEOUT, probe_interval=PROBE)
+        assert store.revoked(["a", "b"]) == {"a"}
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="readonly"):
+            store.revoke("b", time.time() + 60)
+        assert time.monotonic() - started < TIMEOUT + 0.5
+        assert store.revoked(["a", "b"]) == {"a"}  # the read breaker stays closed
         store.close()
 
 
