@@ -251,14 +251,14 @@ def logout(client: httpx.Client, pair: dict[str, Any]) -> httpx.Response:
     )
 
 
-def fresh_login(client: httpx.Client) -> Any:
-    """A session whose tokens are issued in a later whole second than now.
+def fresh_logins(client: httpx.Client, count: int) -> list[str]:
+    """Access tokens of sessions issued in a later whole second than now.
 
     ``iat`` counts whole seconds: after a store lost data, tokens issued in the second of
     the loss may still count as issued before it.
     """
     time.sleep(math.ceil(time.time()) - time.time() + 0.05)
-    return login(client)
+    return [login(client)["access_token"] for _ in range(count)]
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -336,6 +336,8 @@ class Fault:
     started: float = 0.0
     ended: float = 0.0  # when undoing the fault began
     expect_loss: bool = False
+    # After a loss: the load's generation of valid tokens issued after it.
+    new_generation: Optional[int] = None
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -384,7 +386,12 @@ def analyse(load: Load, faults: list[Fault], outage_statuses: dict[str, set[int]
         allowed = {"valid": outage_statuses[fault.name], "revoked": {401, 503}}
         unexpected = [s for s in window if s.status not in allowed[s.kind]]
         assert not unexpected, f"{fault.name}: unexpected answers during the fault: {during}"
-        after = [s for s in samples if s.started >= fault.ended]
+        after = [
+            s
+            for s in samples
+            if s.started >= fault.ended
+            and (fault.new_generation is None or s.generation >= fault.new_generation)
+        ]
         served = sum(1 for s in window if s.status == 200)
         recovered = next(
             (s.started + s.latency for s in after if s.kind == "valid" and s.status == 200), None
@@ -526,7 +533,8 @@ def run_redis_faults(app: App, client: httpx.Client, redis: Redis) -> None:
             # (users log in again), and fresh logins work.
             detected = wait_for(refused(client, old[0]), 10, "the loss to be noticed")
             fault.notes["loss_noticed_after_s"] = round(detected, 3)
-            load.replace_valid([fresh_login(client)["access_token"] for _ in range(3)])
+            load.replace_valid(fresh_logins(client, 3))
+            fault.new_generation = load.generation
             fault.notes["new_logins_after_s"] = round(time.monotonic() - fault.ended, 2)
             faults.append(fault)
             allowed[fault.name] = {503, 401} if name.endswith("empty") else {200, 401}
@@ -547,6 +555,7 @@ def run_redis_faults(app: App, client: httpx.Client, redis: Redis) -> None:
     log = app.log_path.read_text()
     assert "is unavailable" in log and "recovered after" in log, log
     assert log.count("revocations may be lost") == 2, log
+    assert "fail-open: accepted a token of 'alice'" in log, log  # the /hello pass
 
 
 # --- SQLite --------------------------------------------------------------------------------
@@ -628,7 +637,8 @@ def test_sqlite_faults_under_load(tmp_path: Path) -> None:
             remove_database(path)
             detected = wait_for(refused(client, old[0]), 10, "the loss")
             fault.notes["loss_noticed_after_s"] = round(detected, 3)
-            load.replace_valid([fresh_login(client)["access_token"] for _ in range(3)])
+            load.replace_valid(fresh_logins(client, 3))
+            fault.new_generation = load.generation
             fault.notes["new_logins_after_s"] = round(time.monotonic() - fault.ended, 2)
             faults.append(fault)
             allowed[fault.name] = {200, 401, 503}
