@@ -29,6 +29,74 @@ pub fn dict_version(_dict: &Bound<'_, PyDict>) -> Option<u64> {
     None
 }
 
+/// A dict of `pairs` in order (a repeated key keeps its first position and takes the last
+/// value, as `json.loads` does), allocated for its final size at once.
+#[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
+pub fn dict_with_pairs<'py>(
+    py: Python<'py>,
+    pairs: Vec<(Bound<'py, pyo3::types::PyString>, Bound<'py, PyAny>)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let size = ffi::Py_ssize_t::try_from(pairs.len()).unwrap_or(0);
+    // SAFETY: `_PyDict_NewPresized` returns a new empty dict (or null with an exception set,
+    // which `from_owned_ptr_or_err` turns into `Err`); CPython 3.8-3.13 export it.
+    let dict = unsafe { Bound::from_owned_ptr_or_err(py, ffi::_PyDict_NewPresized(size))? };
+    // SAFETY: it is a dict: `_PyDict_NewPresized` makes nothing else.
+    let dict = unsafe { dict.cast_into_unchecked::<PyDict>() };
+    for (key, value) in pairs {
+        dict.set_item(key, value)?;
+    }
+    Ok(dict)
+}
+
+#[cfg(not(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
+pub fn dict_with_pairs<'py>(
+    py: Python<'py>,
+    pairs: Vec<(Bound<'py, pyo3::types::PyString>, Bound<'py, PyAny>)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, value) in pairs {
+        dict.set_item(key, value)?;
+    }
+    Ok(dict)
+}
+
+/// A `str` of the ASCII text `text`, made as `json.loads` makes it (a compact ASCII string),
+/// without the UTF-8 decoder: one allocation and a copy.
+#[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
+pub fn ascii_string<'py>(
+    py: Python<'py>,
+    text: &str,
+) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    if !text.is_ascii() {
+        return Ok(pyo3::types::PyString::new(py, text));
+    }
+    let length = ffi::Py_ssize_t::try_from(text.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("string too long"))?;
+    // SAFETY: `PyUnicode_New(n, 127)` returns a new compact ASCII string with room for `n`
+    // one-byte characters (or null with an exception set, handled by `from_owned_ptr_or_err`).
+    let string = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyUnicode_New(length, 127))? };
+    // SAFETY: the string is new, unshared and compact ASCII, so its data is `length` writable
+    // bytes (plus the terminating NUL CPython wrote); `text` is `length` ASCII bytes, so the
+    // result is a valid str. The two buffers cannot overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            text.as_ptr(),
+            ffi::PyUnicode_1BYTE_DATA(string.as_ptr()),
+            text.len(),
+        );
+    }
+    // SAFETY: `PyUnicode_New` made a `str`.
+    Ok(unsafe { string.cast_into_unchecked() })
+}
+
+#[cfg(not(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
+pub fn ascii_string<'py>(
+    py: Python<'py>,
+    text: &str,
+) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    Ok(pyo3::types::PyString::new(py, text))
+}
+
 /// `decode` and `decode_complete` as CPython vectorcall functions bound to a `JwtEngine`.
 ///
 /// A PyO3 method taking `**kwargs` is called with a tuple and a dict built for every call;

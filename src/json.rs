@@ -53,8 +53,16 @@ pub fn native_parse_is_exact(data: &[u8]) -> bool {
 
 /// Whether `json.loads` reads `data` as UTF-8 text: no UTF-16/32 sniffing, valid UTF-8.
 fn is_utf8_text(data: &[u8]) -> bool {
+    utf8_text(data).is_some()
+}
+
+/// `data` as text, when `json.loads` reads it as UTF-8 (no UTF-16/32 sniffing, valid UTF-8).
+fn utf8_text(data: &[u8]) -> Option<&str> {
     let sniffs_utf16_or_32 = data.first() == Some(&0) || data.get(1) == Some(&0);
-    !sniffs_utf16_or_32 && std::str::from_utf8(data).is_ok()
+    if sniffs_utf16_or_32 {
+        return None;
+    }
+    std::str::from_utf8(data).ok()
 }
 
 fn within_digit_limit(data: &[u8]) -> bool {
@@ -90,7 +98,8 @@ pub fn load_object_sharing<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     // The depth limit applies to JSON text: bytes `json.loads` cannot read as UTF-8 get its
     // own error (or, for UTF-16/32, its own decoding and recursion limit), as in PyJWT.
-    let utf8_text = is_utf8_text(data);
+    let text = utf8_text(data);
+    let utf8_text = text.is_some();
     if utf8_text {
         crate::limits::check_json_depth(py, data, what)?;
     }
@@ -102,10 +111,20 @@ pub fn load_object_sharing<'py>(
     let native = utf8_text && within_digit_limit(data);
     let value = match refs.current_json_loads(py)? {
         Some(patched) => call_loads(py, &patched, data, what)?,
-        None => match native.then(|| parser.python_parse(py, data)) {
-            Some(Ok(value)) => value,
-            _ => call_loads(py, refs.json_loads.bind(py), data, what)?,
-        },
+        None => {
+            // The common shape first, then the general native parser, then `json.loads`.
+            let common = match (native, sharing, text) {
+                (true, Sharing::Keys, Some(text)) => crate::json_build::parse_object(py, text),
+                _ => None,
+            };
+            match common {
+                Some(dict) => return Ok(dict),
+                None => match native.then(|| parser.python_parse(py, data)) {
+                    Some(Ok(value)) => value,
+                    _ => call_loads(py, refs.json_loads.bind(py), data, what)?,
+                },
+            }
+        }
     };
     match value.cast_into::<PyDict>() {
         Ok(dict) => Ok(dict),

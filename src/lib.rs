@@ -24,6 +24,7 @@ pub mod fuzzing;
 mod header_cache;
 mod hmac_keys;
 mod json;
+mod json_build;
 mod jws;
 mod jwt;
 mod limits;
