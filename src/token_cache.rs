@@ -459,7 +459,10 @@ mod tests {
         let token = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl".to_vec();
         assert!(constant_time_eq(&token, &token.clone()));
         assert!(constant_time_eq(b"", b""));
-        assert!(!constant_time_eq(&token, token.get(1..).unwrap_or_default()));
+        assert!(!constant_time_eq(
+            &token,
+            token.get(1..).unwrap_or_default()
+        ));
         for position in 0..token.len() {
             let mut other = token.clone();
             if let Some(byte) = other.get_mut(position) {
