@@ -57,12 +57,17 @@ def module_pair(name: str) -> tuple[ModuleType, ModuleType]:
     return importlib.import_module(f"jwt{suffix}"), importlib.import_module(f"turbojwt{suffix}")
 
 
+#: Names the interpreter adds to a module at run time, not part of its source: the warnings
+#: machinery creates ``__warningregistry__`` in a module a warning was attributed to.
+RUNTIME_ARTEFACTS = frozenset({"__warningregistry__"})
+
+
 def missing_names(name: str) -> list[str]:
     pyjwt_module, turbojwt_module = module_pair(name)
     return sorted(
         attribute
         for attribute in set(dir(pyjwt_module)) - set(dir(turbojwt_module))
-        if (name, attribute) not in DELIBERATE
+        if (name, attribute) not in DELIBERATE and attribute not in RUNTIME_ARTEFACTS
     )
 
 
