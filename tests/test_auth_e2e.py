@@ -146,14 +146,22 @@ def run_scenario(url: str, backend: str) -> None:
         assert client.get("/me", headers=bearer(new_pair["access_token"])).status_code == 200
 
         # Reuse of the rotated refresh token revokes the whole family.
+        # RFC 6749 section 5.2: the token endpoint answers 400 invalid_grant.
         reused = client.post("/refresh", json={"refresh_token": pair["refresh_token"]})
-        assert reused.status_code == 401
-        assert "reuse" in reused.json()["detail"].lower()
+        assert reused.status_code == 400
+        assert reused.json()["error"] == "invalid_grant"
+        assert "reuse" in reused.json()["error_description"].lower()
         cut_off = client.get("/me", headers=bearer(new_pair["access_token"]))
         assert cut_off.status_code == 401
         assert 'error_description="Token has been revoked"' in challenge(cut_off)
         descendant = client.post("/refresh", json={"refresh_token": new_pair["refresh_token"]})
-        assert descendant.status_code == 401
+        assert descendant.status_code == 400
+        assert descendant.json()["error"] == "invalid_grant"
+        # An access token in place of the refresh token: the same error, not a 401.
+        wrong_type = client.post("/refresh", json={"refresh_token": new_pair["access_token"]})
+        assert wrong_type.status_code == 400
+        assert wrong_type.json()["error"] == "invalid_grant"
+        assert "WWW-Authenticate" not in wrong_type.headers
 
         # Another login starts a new family, unaffected; logout revokes it.
         session = login(client, "alice", "wonderland")
@@ -168,7 +176,8 @@ def run_scenario(url: str, backend: str) -> None:
         assert after.status_code == 401
         assert 'error_description="Token has been revoked"' in challenge(after)
         gone = client.post("/refresh", json={"refresh_token": session["refresh_token"]})
-        assert gone.status_code == 401
+        assert gone.status_code == 400
+        assert gone.json()["error"] == "invalid_grant"
 
         # root's family was never touched by alice's revocations.
         rotated = client.post("/refresh", json={"refresh_token": root["refresh_token"]})
@@ -196,3 +205,27 @@ def test_scenario_with_redis_denylist(tmp_path: Path, redis_url: str) -> None:
     import_redis_client()  # the app's RedisDenylist needs the client package
     with example_server(app_env(redis_url, "turbojwt"), tmp_path / "server.log") as url:
         run_scenario(url, "turbojwt")
+
+
+def test_unreachable_redis_denylist_refuses_to_start(tmp_path: Path) -> None:
+    """A closed Redis port: the server exits non-zero at start-up and says why."""
+    import_redis_client()
+    port = free_port()  # nothing listens on it once free_port has closed its socket
+    env = app_env(f"redis://127.0.0.1:{port}/0", "turbojwt")
+    command = [
+        sys.executable, "-m", "uvicorn", "examples.fastapi_app.app:app",
+        "--host", "127.0.0.1", "--port", str(free_port()), "--log-level", "warning",
+    ]  # fmt: skip
+    finished = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode != 0, output
+    assert f"The denylist at redis://127.0.0.1:{port}/0 is unreachable" in output, output
+    assert "refusing to start" in output, output

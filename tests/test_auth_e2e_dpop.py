@@ -115,11 +115,13 @@ def run_dpop_scenario(first: str, second: str) -> None:
         # Refreshing a bound refresh token takes a proof from the same key.
         refresh_token = pair["refresh_token"]
         unproven = b.post("/refresh", json={"refresh_token": refresh_token})
-        assert unproven.status_code == 401
+        assert unproven.status_code == 400
+        assert unproven.json()["error"] == "invalid_grant"
         stolen = b.post("/refresh", json={"refresh_token": refresh_token},
                         headers={"DPoP": make_proof(thief, htm="POST", htu=f"{PUBLIC}/refresh",
                                                     access_token=None)})  # fmt: skip
-        assert stolen.status_code == 401
+        assert stolen.status_code == 400
+        assert stolen.json()["error"] == "invalid_grant"
         renewed = b.post("/refresh", json={"refresh_token": refresh_token},
                          headers={"DPoP": make_proof(key, htm="POST", htu=f"{PUBLIC}/refresh",
                                                      access_token=None)})  # fmt: skip

@@ -9,6 +9,7 @@ All configuration comes from environment variables, read by ``Settings.from_env`
 # only see it when annotations are evaluated where the function is defined.
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import tempfile
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -122,6 +124,34 @@ def open_denylist(
     if url == "memory://":
         return MemoryDenylist()
     raise ValueError(f"Unsupported denylist URL: {url!r}")
+
+
+class DenylistUnreachableError(RuntimeError):
+    """The denylist did not answer at start-up; the app refuses to start without it."""
+
+
+def check_denylist(denylist: Denylist, url: str) -> None:
+    """One lookup against the store, so a wrong URL or a stopped server stops the start."""
+    try:
+        denylist.is_revoked("startup-check")
+    except StoreUnavailableError as exc:
+        reason = exc.__cause__ or exc
+        message = (
+            f"The denylist at {redact_url(url)} is unreachable ({reason}): refusing to start. "
+            "Start the store or point APP_DENYLIST_URL at a reachable one."
+        )
+        logging.getLogger("uvicorn.error").error(message)
+        # The cause is in the message; its chained traceback would only bury it.
+        raise DenylistUnreachableError(message) from None
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def jwt_backend(name: str) -> Any:
@@ -234,6 +264,8 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Refuse to start without the store: every protected route would fail until it came.
+        check_denylist(denylist, settings.denylist_url)
         yield
         denylist.close()
 
@@ -306,7 +338,9 @@ def create_app(settings: Optional[Settings] = None, users: Optional[UserStore] =
         except StoreUnavailableError as exc:
             raise service_unavailable(exc) from exc
         except InvalidTokenError as exc:
-            raise HTTPException(401, detail=str(exc)) from exc
+            # RFC 6749 section 5.2: an invalid, expired, revoked or reused refresh token (or
+            # an access token in its place) is a 400 ``invalid_grant`` error response.
+            raise TokenEndpointError("invalid_grant", str(exc)) from exc
 
     @app.post("/logout", status_code=204)
     def logout(
