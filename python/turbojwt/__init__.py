@@ -41,6 +41,8 @@ from .exceptions import (
 from .issuers import IssuerRegistry as IssuerRegistry
 from .jwks_client import AsyncPyJWKClient as AsyncPyJWKClient
 from .jwks_client import PyJWKClient
+from .key_cache import key_cache_info as key_cache_info
+from .key_cache import set_key_cache_size as set_key_cache_size
 from .limits import get_limits as get_limits
 from .limits import set_limits as set_limits
 from .token_cache import clear_token_cache as clear_token_cache
