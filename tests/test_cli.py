@@ -590,3 +590,14 @@ def test_python_dash_m_turbojwt_without_arguments_prints_help() -> None:
     result = run()
     assert result.status == 0
     assert "bench" in result.stdout and "verify" in result.stdout
+
+
+def test_verify_batch_with_a_key_unfit_for_the_algorithm_fails_once_cleanly() -> None:
+    tokens = [hs256(fresh_claims(n=i)) for i in range(2)]
+    result = run(
+        "verify", "--batch", "-", "--secret", SECRET, "--alg", "RS256", stdin="\n".join(tokens)
+    )
+    assert result.status == 1
+    assert "Traceback" not in result.stderr
+    assert "InvalidKeyError" in result.stderr
+    assert result.stdout == ""

@@ -481,15 +481,20 @@ def run_verify_batch(args: argparse.Namespace, inputs: Inputs, out: TextIO) -> i
         raise UsageError(
             "a key is required: --secret, --key-file, --key-env, --jwks-url or --issuer-discovery"
         )
-    results = turbojwt.decode_batch(
-        tokens,
-        key.key,
-        algorithms=key.algorithms,
-        options=_decode_options(args),
-        audience=_audience(args),
-        issuer=args.iss if args.iss is not None else key.issuer,
-        leeway=args.leeway,
-    )
+    try:
+        results = turbojwt.decode_batch(
+            tokens,
+            key.key,
+            algorithms=key.algorithms,
+            options=_decode_options(args),
+            audience=_audience(args),
+            issuer=args.iss if args.iss is not None else key.issuer,
+            leeway=args.leeway,
+        )
+    except PyJWTError as error:
+        # A set-up error (a key that fits none of the algorithms) is raised once for the batch.
+        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     all_valid = True
     for line in batch_lines(results):
         all_valid = all_valid and bool(line["valid"])
