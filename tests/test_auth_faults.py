@@ -54,6 +54,8 @@ LOAD_THREADS = 4
 # Each load thread sends at most this many requests per second.
 THREAD_RATE = 150
 STARTUP_TIMEOUT = 30.0
+# A refused refresh token: 400 invalid_grant (RFC 6749 section 5.2), or 401.
+REFRESH_REFUSED = (400, 401)
 
 FIGURES: dict[str, Any] = {}
 
@@ -431,7 +433,7 @@ def revoked_tokens(client: httpx.Client) -> list[str]:
     rotated = client.post("/refresh", json={"refresh_token": pair["refresh_token"]})
     assert rotated.status_code == 200
     reused = client.post("/refresh", json={"refresh_token": pair["refresh_token"]})
-    assert reused.status_code == 401
+    assert reused.status_code in REFRESH_REFUSED
     tokens += [pair["access_token"], rotated.json()["access_token"]]
     for token in tokens:
         assert me_status(client, token) == 401
@@ -700,7 +702,8 @@ def check_workers_share_revocations(app: App) -> None:
         for thread in threads:
             thread.join(timeout=30)
         statuses = sorted(answer.status_code for answer in answers)
-        assert statuses == [200] + [401] * 7, statuses
+        assert statuses[0] == 200 and statuses[1] != 200, statuses
+        assert set(statuses[1:]) <= set(REFRESH_REFUSED), statuses
         winner = next(answer.json() for answer in answers if answer.status_code == 200)
         winners_total += 1
         # The losers revoked the family: the winner's new tokens are refused too.
@@ -708,7 +711,7 @@ def check_workers_share_revocations(app: App) -> None:
             httpx.get(f"{app.url}/me", headers=bearer(winner["access_token"])).status_code == 401
         )
         again = httpx.post(f"{app.url}/refresh", json={"refresh_token": winner["refresh_token"]})
-        assert again.status_code == 401
+        assert again.status_code in REFRESH_REFUSED
     assert winners_total == 4
 
 
