@@ -1,0 +1,157 @@
+"""Thread scaling of HS256 decode, and decode_batch against decode loops.
+
+    python benches/free_threading.py [--tokens 10000] [--rounds 5] [--json out.json]
+
+Runs on any interpreter; on a free-threaded build (python3.13t) the threads of the first
+measurement decode in parallel, on a GIL build they take turns. The verified-token cache is
+off throughout, so every decode does the base64, JSON and HMAC work (a first sight).
+
+1. HS256 decode on 1 thread, then on 2 threads at once, each decoding its own list of
+   ``--tokens`` distinct tokens: the speed-up is the 2-thread throughput over the 1-thread.
+2. ``turbojwt.decode_batch`` of ``--tokens`` HS256 tokens against a ``turbojwt.decode``
+   loop and a PyJWT ``jwt.decode`` loop over the same tokens.
+
+Each figure is the median of ``--rounds`` rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import sysconfig
+import threading
+import time
+from typing import Any, Callable
+
+import turbojwt
+
+SECRET = "free-threading-bench-secret-0123456789-0123456789"
+OPTIONS = {"algorithms": ["HS256"]}
+
+
+def make_tokens(count: int, tag: str) -> list[str]:
+    exp = int(time.time()) + 3600
+    return [
+        turbojwt.encode({"sub": f"{tag}-{i}", "i": i, "exp": exp}, SECRET, algorithm="HS256")
+        for i in range(count)
+    ]
+
+
+def decode_all(tokens: list[str]) -> None:
+    decode = turbojwt.decode
+    for token in tokens:
+        decode(token, SECRET, **OPTIONS)
+
+
+def on_threads(lists: list[list[str]]) -> float:
+    """Wall time for one thread per list, started together, each decoding its list."""
+    barrier = threading.Barrier(len(lists) + 1)
+
+    def run(tokens: list[str]) -> None:
+        barrier.wait()
+        decode_all(tokens)
+
+    threads = [threading.Thread(target=run, args=(tokens,)) for tokens in lists]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
+def median_time(rounds: int, call: Callable[[], Any]) -> float:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokens", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", dest="json_path")
+    args = parser.parse_args()
+
+    saved = turbojwt.token_cache_info()
+    turbojwt.set_token_cache(max_entries=0)  # every decode is a first sight
+    try:
+        results = run(args.tokens, args.rounds)
+    finally:
+        turbojwt.set_token_cache(max_entries=saved["max_entries"])
+
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    results["python"] = platform.python_version() + ("t" if free_threaded else "")
+    results["gil_enabled"] = gil
+    results["cpus"] = os.cpu_count()
+    results["load_average"] = os.getloadavg()
+    print(
+        f"Python {results['python']} (GIL {'enabled' if gil else 'disabled'}), "
+        f"{results['cpus']} CPUs, load average {results['load_average'][0]:.2f}"
+    )
+    n = args.tokens
+    print(f"HS256 decode, 1 thread:  {results['one_thread_s'] * 1e6 / n:.2f} µs/token")
+    print(
+        f"HS256 decode, 2 threads: {results['two_threads_s'] * 1e6 / (2 * n):.2f} µs/token "
+        f"(wall), scaling {results['thread_scaling']:.2f}x"
+    )
+    print(
+        f"decode_batch of {n}:     {results['batch_s'] * 1e3:.1f} ms "
+        f"({results['batch_s'] * 1e6 / n:.2f} µs/token)"
+    )
+    print(
+        f"turbojwt.decode loop:   {results['turbojwt_loop_s'] * 1e3:.1f} ms "
+        f"-> batch is {results['batch_vs_turbojwt_loop']:.2f}x the loop's time"
+    )
+    print(
+        f"PyJWT jwt.decode loop:  {results['pyjwt_loop_s'] * 1e3:.1f} ms "
+        f"-> batch is {results['batch_vs_pyjwt_speedup']:.1f}x faster"
+    )
+    if args.json_path:
+        with open(args.json_path, "w") as file:
+            json.dump(results, file, indent=2)
+
+
+def run(n: int, rounds: int) -> dict[str, Any]:
+    import jwt  # PyJWT, the reference
+
+    first, second = make_tokens(n, "a"), make_tokens(n, "b")
+    decode_all(first)  # warm-up: the key cache, the allocator
+    one = statistics.median(on_threads([first]) for _ in range(rounds))
+    two = statistics.median(on_threads([first, second]) for _ in range(rounds))
+
+    expected = turbojwt.decode(first[0], SECRET, **OPTIONS)
+    assert turbojwt.decode_batch(first[:1], SECRET, **OPTIONS) == [expected]
+    assert jwt.decode(first[0], SECRET, algorithms=["HS256"]) == expected
+    batch = median_time(rounds, lambda: turbojwt.decode_batch(first, SECRET, **OPTIONS))
+    loop = median_time(rounds, lambda: decode_all(first))
+    pyjwt_decode = jwt.decode
+    pyjwt_loop = median_time(
+        max(1, rounds // 2),
+        lambda: [pyjwt_decode(token, SECRET, algorithms=["HS256"]) for token in first],
+    )
+    return {
+        "tokens": n,
+        "rounds": rounds,
+        "one_thread_s": one,
+        "two_threads_s": two,
+        "thread_scaling": 2 * one / two,
+        "batch_s": batch,
+        "turbojwt_loop_s": loop,
+        "pyjwt_loop_s": pyjwt_loop,
+        "batch_vs_turbojwt_loop": batch / loop,
+        "batch_vs_pyjwt_speedup": pyjwt_loop / batch,
+    }
+
+
+if __name__ == "__main__":
+    main()
