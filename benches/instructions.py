@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 BUDGET_FILE = Path(__file__).with_name("instruction_budget.json")
+KEYS = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "keys"
 SMALL, LARGE = 200, 1200
 #: Budgets are the measured count plus this margin, so noise-free regressions still fail.
 MARGIN = 1.05
@@ -67,16 +69,14 @@ def ryjwt_workload(case: str, count: int) -> None:
             signer.encode(payload)
         return
     if case == "rs256_decode_preloaded":
+        import jwt as pyjwt
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
 
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        private = serialization.load_pem_private_key(
+            (KEYS / "rsa2048.pkcs8.pem").read_bytes(), password=None
         )
-        import turbojwt
-
-        token = turbojwt.encode(claims(0), private, "RS256")
+        pem = (KEYS / "rsa2048.pub.pem").read_bytes()
+        token = pyjwt.encode(claims(0), private, "RS256")
         key = ryjwt.PublicKey(pem.decode(), algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
     else:
         token = ryjwt.SecretKey(SECRET, algorithms=["HS256"]).encode(claims(0))
@@ -96,11 +96,16 @@ def workload(case: str, count: int) -> None:
             turbojwt.encode(payload, SECRET)
         return
     if case == "rs256_decode_preloaded":
-        from cryptography.hazmat.primitives.asymmetric import rsa
+        # A fixed key, signed by PyJWT (cryptography): turbojwt's own signing would seed
+        # aws-lc's random generator, whose jitter-entropy start-up varies from run to run.
+        import jwt as pyjwt
+        from cryptography.hazmat.primitives import serialization
 
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = serialization.load_pem_private_key(
+            (KEYS / "rsa2048.pkcs8.pem").read_bytes(), password=None
+        )
         key: object = private.public_key()
-        token = turbojwt.encode(claims(0), private, "RS256")
+        token = pyjwt.encode(claims(0), private, "RS256")
         algorithms = ["RS256"]
     else:
         key = SECRET
@@ -131,7 +136,9 @@ def instructions(case: str, count: int, peer: str = "turbojwt") -> int:
         case,
         str(count),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    # A fixed hash seed: dict probing, and so the count, then repeats exactly.
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
     found = re.search(r"Collected : (\d+)", result.stderr)
     if found is None:
         raise RuntimeError(f"no callgrind total for {case}:\n{result.stderr[-2000:]}")

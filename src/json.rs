@@ -361,6 +361,12 @@ pub fn write_ascii_string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // The common case, no byte to escape, is settled by one branch-free (vectorised) pass.
+    if !bytes.iter().fold(false, |any, &byte| any | escaped(byte)) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut run_start = 0;
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {

@@ -512,11 +512,8 @@ pub fn encode<'py>(
     token.push(b'.');
     base64url::encode_into(&signature, &mut token);
     warn_if_over_limits(py, &token, &header_json, payload)?;
-    // Only base64url characters and dots: always valid UTF-8.
-    Ok(PyString::new(
-        py,
-        std::str::from_utf8(&token).unwrap_or_default(),
-    ))
+    // Only base64url characters and dots: always ASCII.
+    crate::ffi::ascii_string(py, std::str::from_utf8(&token).unwrap_or_default())
 }
 
 /// Warn when `decode` would refuse the token `encode` just made: the limits are turbojwt's,
