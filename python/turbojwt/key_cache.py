@@ -24,7 +24,7 @@ class KeyCacheInfo(TypedDict):
 
 
 def set_key_cache_size(size: int) -> None:
-    """Hold at most ``size`` keys in each cache (0 turns caching off).
+    """Hold at most ``size`` parsed keys, and ``size`` HMAC keys per hash (0 turns caching off).
 
     ``size`` must be a non-negative ``int``. Shrinking evicts the least recently used keys.
     """
@@ -36,6 +36,6 @@ def set_key_cache_size(size: int) -> None:
 
 
 def key_cache_info() -> KeyCacheInfo:
-    """The capacity, and how many HMAC and asymmetric keys are cached now."""
+    """The capacity, and how many HMAC keys (all hashes) and asymmetric keys are cached now."""
     info: KeyCacheInfo = _turbojwt.key_cache_info()  # type: ignore[assignment]
     return info
