@@ -64,6 +64,13 @@ def random_kid_tokens(count: int) -> list[str]:
 # --- stale-while-revalidate ------------------------------------------------------------
 
 
+
+def wait_for_background_refresh(client: PyJWKClient, timeout: float = 20.0) -> None:
+    """Until the client's background refresh thread has finished (bounded)."""
+    deadline = time.monotonic() + timeout
+    while client._background_refreshing and time.monotonic() < deadline:
+        time.sleep(0.01)
+
 def test_refresh_ahead_makes_no_lookup_wait_for_a_slow_server(
     server: FleetServer, keys: list[SigningKey]
 ) -> None:
@@ -115,7 +122,9 @@ def test_refresh_ahead_makes_no_lookup_wait_for_a_slow_server(
     assert server.count(PATH) == 2  # the prefetch and one background refresh
     assert client.stats.background_refreshes == 1
     assert client.stats.stale_served > 0  # lookups past the old set's expiry
-    # The refreshed set is in use: the new key is found without another fetch.
+    # The refreshed set is in use: the new key is found without another fetch (once the
+    # background thread has stored it, which a loaded machine may delay).
+    wait_for_background_refresh(client)
     assert client.get_signing_key(keys[1].kid).key_id == keys[1].kid
     assert server.count(PATH) == 2
 
@@ -144,6 +153,7 @@ def test_refresh_ahead_async_tasks_never_await_the_refresh(
                 await asyncio.sleep(0)
 
         await asyncio.gather(*(task() for _ in range(8)))
+        await asyncio.to_thread(wait_for_background_refresh, client.sync_client)
         assert (await client.get_signing_key(keys[1].kid)).key_id == keys[1].kid
         return worst, count
 
