@@ -135,8 +135,8 @@ def token_seed(
 
 def token_seeds() -> None:
     directory = reset("token")
-    deep = b'{"exp":1800000000,"a":' + b"[" * 63 + b"]" * 63 + b"}"
-    too_deep = b'{"exp":1800000000,"a":' + b"[" * 64 + b"]" * 64 + b"}"
+    deep = b'{"exp":1800000000,"a":' + b"[" * 999 + b"]" * 999 + b"}"
+    too_deep = b'{"exp":1800000000,"a":' + b"[" * 1000 + b"]" * 1000 + b"}"
     seeds = {
         "plain": token_seed(HS256, b'{"sub":"1234567890","name":"John Doe","iat":1516239022}'),
         "all-claims": token_seed(
@@ -168,8 +168,8 @@ def token_seeds() -> None:
         "unicode-aud": token_seed(
             HS256, '{"aud":"caf\\u00e9","sub":"café"}'.encode(), audience=AUDIENCE_CAFE
         ),
-        "depth-64": token_seed(HS256, deep),
-        "depth-65": token_seed(HS256, too_deep),
+        "depth-1000": token_seed(HS256, deep),
+        "depth-1001": token_seed(HS256, too_deep),
         "empty-secret": token_seed(HS256, b"{}", secret=SECRET_EMPTY),
         "long-secret": token_seed(HS256, b'{"jti":"x"}', secret=SECRET_LONG),
         # 17 bytes encode to 23 characters: one "=" makes a multiple of four, as ALB tokens do.

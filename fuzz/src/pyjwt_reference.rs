@@ -19,6 +19,9 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// CPython's `sys.int_info.default_max_str_digits`: `json.loads` refuses longer int literals.
 const INT_MAX_STR_DIGITS: usize = 4300;
 
+/// The deepest nesting CPython 3.11's `json.loads` parses under the default recursion limit.
+pub const PYTHON_JSON_DEPTH: usize = 1000;
+
 /// Unpadded base64url.
 #[must_use]
 pub fn encode_segment(data: &[u8]) -> Vec<u8> {
@@ -112,8 +115,13 @@ pub type Members = Vec<(String, Value)>;
 /// # Errors
 /// The reason `json.loads` would fail or return something other than an object.
 pub fn object_members(json: &[u8]) -> Result<Members, String> {
+    if nesting_depth(json) > PYTHON_JSON_DEPTH {
+        return Err("json.loads raises RecursionError".into());
+    }
     let text = python_json_text(json);
     let mut deserializer = serde_json::Deserializer::from_slice(&text);
+    // The depth is bounded above, as Python bounds it; serde_json's own limit is 128.
+    deserializer.disable_recursion_limit();
     let members = deserializer
         .deserialize_any(MembersVisitor)
         .and_then(|members| deserializer.end().map(|()| members))

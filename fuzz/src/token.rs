@@ -12,13 +12,14 @@ use _turbojwt::fuzzing::{accept_hs256, base64url_decode, json_too_deep, Accepted
 use crate::hmac_reference::hmac_sha256;
 use crate::pyjwt_reference::{
     check_claims, check_header, decode_segment, encode_segment, nesting_depth, object_members,
-    Expected,
+    Expected, PYTHON_JSON_DEPTH,
 };
 
 /// The core's default token length limit (256 KiB); nothing in the fuzz process changes it.
 const MAX_TOKEN_BYTES: usize = 256 * 1024;
-/// The core's default JSON depth limit.
-const MAX_JSON_DEPTH: usize = 64;
+/// The core's JSON depth limit when no interpreter has set one: the depth CPython 3.11's
+/// `json.loads` parses.
+const MAX_JSON_DEPTH: usize = PYTHON_JSON_DEPTH;
 
 const SECRETS: [&[u8]; 4] = [
     b"a-32-byte-secret-for-hs256-token",
