@@ -120,10 +120,51 @@ pub struct Expected<'py> {
     pub leeway: Bound<'py, PyAny>,
 }
 
+/// The registered claims' values as the payload dict holds them, captured by the JSON
+/// reader while it built the dict: each check then reads its claim without a dict lookup.
+#[derive(Default)]
+pub struct Captured<'py> {
+    pub iss: Option<Bound<'py, PyAny>>,
+    pub sub: Option<Bound<'py, PyAny>>,
+    pub aud: Option<Bound<'py, PyAny>>,
+    pub exp: Option<Bound<'py, PyAny>>,
+    pub nbf: Option<Bound<'py, PyAny>>,
+    pub iat: Option<Bound<'py, PyAny>>,
+    pub jti: Option<Bound<'py, PyAny>>,
+}
+
+/// The claims the checks read: the payload dict, and what was captured while it was built
+/// if it was (the same values, without the lookups).
+pub struct Claims<'a, 'py> {
+    pub dict: &'a Bound<'py, PyDict>,
+    pub captured: Option<&'a Captured<'py>>,
+}
+
+impl<'a, 'py> Claims<'a, 'py> {
+    /// The claims of `dict`, read by lookups.
+    pub fn of_dict(dict: &'a Bound<'py, PyDict>) -> Self {
+        Claims {
+            dict,
+            captured: None,
+        }
+    }
+
+    fn get(
+        &self,
+        name: &Bound<'py, PyString>,
+        captured: impl FnOnce(&'a Captured<'py>) -> &'a Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.captured {
+            Some(values) => Ok(captured(values).clone()),
+            None => self.dict.get_item(name),
+        }
+    }
+}
+
 /// All checks, as `PyJWT._validate_claims` runs them.
 pub fn validate<'py>(
     py: Python<'py>,
-    payload: &Bound<'py, PyDict>,
+    payload: &Claims<'_, 'py>,
     checks: &ClaimChecks<'py>,
     expected: &Expected<'py>,
 ) -> PyResult<()> {
@@ -132,7 +173,13 @@ pub fn validate<'py>(
         check_audience_type(py, audience)?;
     }
     if let Some(require) = &checks.require {
-        required_claims(py, payload, require)?;
+        // PyJWT's default, `[]`, requires nothing: no iterator for it.
+        let nothing = require
+            .cast::<PyList>()
+            .is_ok_and(|list| list.is_exact_instance_of::<PyList>() && list.is_empty());
+        if !nothing {
+            required_claims(py, payload.dict, require)?;
+        }
     }
     validate_times(py, payload, checks, &leeway)?;
     if checks.verify_iss {
@@ -154,7 +201,7 @@ pub fn validate<'py>(
 /// run again on every token-cache hit.
 pub fn validate_times<'py>(
     py: Python<'py>,
-    payload: &Bound<'py, PyDict>,
+    payload: &Claims<'_, 'py>,
     checks: &ClaimChecks<'py>,
     leeway: &Leeway<'py>,
 ) -> PyResult<()> {
@@ -167,7 +214,7 @@ pub fn validate_times<'py>(
         if !enabled {
             continue;
         }
-        if let Some(value) = payload.get_item(claim.key(py))? {
+        if let Some(value) = payload.get(claim.key(py), |c| claim.captured(c))? {
             let now = match now {
                 Some(now) => now,
                 None => *now.insert(refs(py)?.now(py)?),
@@ -218,6 +265,12 @@ impl<'py> Leeway<'py> {
             return Ok(Leeway::Seconds(float.value()));
         }
         if leeway.is_instance_of::<PyInt>() {
+            // The common case (the default 0, a few seconds) without the float conversion.
+            if leeway.is_exact_instance_of::<PyInt>() {
+                if let Ok(seconds) = leeway.extract::<i32>() {
+                    return Ok(Leeway::Seconds(f64::from(seconds)));
+                }
+            }
             // `float + int` converts the int to float first; a huge int raises there.
             if let Ok(seconds) = leeway.extract::<f64>() {
                 return Ok(Leeway::Seconds(seconds));
@@ -272,6 +325,14 @@ impl TimeClaim {
             TimeClaim::Iat => "iat",
             TimeClaim::Nbf => "nbf",
             TimeClaim::Exp => "exp",
+        }
+    }
+
+    fn captured<'a, 'py>(self, values: &'a Captured<'py>) -> &'a Option<Bound<'py, PyAny>> {
+        match self {
+            TimeClaim::Iat => &values.iat,
+            TimeClaim::Nbf => &values.nbf,
+            TimeClaim::Exp => &values.exp,
         }
     }
 
@@ -423,15 +484,15 @@ pub fn cmp_i64_f64(i: i64, f: f64) -> Option<Ordering> {
     }))
 }
 
-fn issuer(
-    py: Python<'_>,
-    payload: &Bound<'_, PyDict>,
+fn issuer<'py>(
+    py: Python<'py>,
+    payload: &Claims<'_, 'py>,
     issuer: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let Some(expected) = issuer else {
         return Ok(());
     };
-    let Some(iss) = payload.get_item(intern!(py, "iss"))? else {
+    let Some(iss) = payload.get(intern!(py, "iss"), |c| &c.iss)? else {
         return Err(missing_claim(py, intern!(py, "iss")));
     };
     let Ok(iss) = iss.cast::<PyString>() else {
@@ -469,13 +530,13 @@ fn str_eq(claim: &Bound<'_, PyString>, other: &Bound<'_, PyAny>) -> PyResult<boo
     claim.as_any().eq(other)
 }
 
-fn audience(
-    py: Python<'_>,
-    payload: &Bound<'_, PyDict>,
+fn audience<'py>(
+    py: Python<'py>,
+    payload: &Claims<'_, 'py>,
     audience: Option<&Bound<'_, PyAny>>,
     strict: bool,
 ) -> PyResult<()> {
-    let claim = payload.get_item(intern!(py, "aud"))?;
+    let claim = payload.get(intern!(py, "aud"), |c| &c.aud)?;
     let claim = match &claim {
         Some(value) if value.is_truthy()? => Some(value),
         _ => None,
@@ -559,12 +620,12 @@ fn audience(
     Ok(())
 }
 
-fn subject(
-    py: Python<'_>,
-    payload: &Bound<'_, PyDict>,
+fn subject<'py>(
+    py: Python<'py>,
+    payload: &Claims<'_, 'py>,
     subject: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    let Some(sub) = payload.get_item(intern!(py, "sub"))? else {
+    let Some(sub) = payload.get(intern!(py, "sub"), |c| &c.sub)? else {
         return Ok(());
     };
     let Ok(sub) = sub.cast::<PyString>() else {
@@ -578,8 +639,8 @@ fn subject(
     Ok(())
 }
 
-fn jwt_id(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<()> {
-    match payload.get_item(intern!(py, "jti"))? {
+fn jwt_id<'py>(py: Python<'py>, payload: &Claims<'_, 'py>) -> PyResult<()> {
+    match payload.get(intern!(py, "jti"), |c| &c.jti)? {
         Some(jti) if !jti.is_instance_of::<PyString>() => {
             fail(py, Exc::InvalidJTIError, "JWT ID must be a string")
         }
@@ -622,7 +683,7 @@ pub fn validate_claims<'py>(
         subject: not_none(subject),
         leeway,
     };
-    validate(py, payload, &checks, &expected)
+    validate(py, &Claims::of_dict(payload), &checks, &expected)
 }
 
 #[pyfunction]
@@ -684,7 +745,7 @@ pub fn validate_iss(
     payload: &Bound<'_, PyDict>,
     issuer: Option<Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    self::issuer(py, payload, not_none(issuer).as_ref())
+    self::issuer(py, &Claims::of_dict(payload), not_none(issuer).as_ref())
 }
 
 #[pyfunction]
@@ -695,7 +756,12 @@ pub fn validate_aud(
     audience: Option<Bound<'_, PyAny>>,
     strict: bool,
 ) -> PyResult<()> {
-    self::audience(py, payload, not_none(audience).as_ref(), strict)
+    self::audience(
+        py,
+        &Claims::of_dict(payload),
+        not_none(audience).as_ref(),
+        strict,
+    )
 }
 
 #[pyfunction]
@@ -705,12 +771,12 @@ pub fn validate_sub(
     payload: &Bound<'_, PyDict>,
     subject: Option<Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    self::subject(py, payload, not_none(subject).as_ref())
+    self::subject(py, &Claims::of_dict(payload), not_none(subject).as_ref())
 }
 
 #[pyfunction]
 pub fn validate_jti(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<()> {
-    jwt_id(py, payload)
+    jwt_id(py, &Claims::of_dict(payload))
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //!
 //! PyJWT re-checks every HMAC secret on every call (PEM, SSH, DER and JWK sniffing) and lets
 //! OpenSSL re-derive the padded key blocks each time. Here a secret is vetted the first time it
-//! is seen (by the same Python rules, so the `InvalidKeyError`s are PyJWT's), then kept as a
-//! prepared `aws-lc-rs` key in a bounded, thread-safe LRU cache keyed by (hash, secret bytes).
-//! Cached secrets are zeroed when evicted.
+//! is seen (by the same Python rules, so the `InvalidKeyError`s are PyJWT's), then kept as
+//! precomputed keyed hash states (see `ffi::hmac_state`) in a bounded, thread-safe LRU cache
+//! keyed by (hash, secret bytes). Cached secrets and states are zeroed when evicted.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -12,11 +12,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, RwLock};
 
-use aws_lc_rs::hmac;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroize;
 
+use crate::ffi::hmac_state::{self, HmacStates, Tag};
 use crate::py_refs::package;
 
 /// The HMAC hash functions JWS defines (RFC 7518 section 3.2).
@@ -28,11 +28,11 @@ pub enum HmacHash {
 }
 
 impl HmacHash {
-    fn algorithm(self) -> hmac::Algorithm {
+    fn state_hash(self) -> hmac_state::Hash {
         match self {
-            HmacHash::Sha256 => hmac::HMAC_SHA256,
-            HmacHash::Sha384 => hmac::HMAC_SHA384,
-            HmacHash::Sha512 => hmac::HMAC_SHA512,
+            HmacHash::Sha256 => hmac_state::Hash::Sha256,
+            HmacHash::Sha384 => hmac_state::Hash::Sha384,
+            HmacHash::Sha512 => hmac_state::Hash::Sha512,
         }
     }
 
@@ -64,7 +64,7 @@ impl HmacHash {
 
 /// A vetted secret, ready to sign and verify.
 pub struct PreparedHmacKey {
-    key: hmac::Key,
+    states: HmacStates,
     secret_len: usize,
     last_used: AtomicU64,
 }
@@ -74,19 +74,19 @@ impl PreparedHmacKey {
     /// entry points of [`crate::fuzzing`], which have no interpreter to vet with.
     pub(crate) fn new_unvetted(hash: HmacHash, secret: &[u8]) -> Self {
         PreparedHmacKey {
-            key: hmac::Key::new(hash.algorithm(), secret),
+            states: HmacStates::new(hash.state_hash(), secret),
             secret_len: secret.len(),
             last_used: AtomicU64::new(0),
         }
     }
 
-    pub fn sign(&self, message: &[u8]) -> hmac::Tag {
-        hmac::sign(&self.key, message)
+    pub fn sign(&self, message: &[u8]) -> Tag {
+        self.states.sign(message)
     }
 
     /// Constant-time comparison of `signature` against the MAC of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        hmac::verify(&self.key, message, signature).is_ok()
+        self.states.verify(message, signature)
     }
 
     /// PyJWT's `check_key_length` message for a secret shorter than the digest.
@@ -254,7 +254,7 @@ pub fn prepared_key(
             .bind(py)
             .call1((PyBytes::new(py, secret),))?;
         let prepared = Arc::new(PreparedHmacKey {
-            key: hmac::Key::new(hash.algorithm(), secret),
+            states: HmacStates::new(hash.state_hash(), secret),
             secret_len: secret.len(),
             last_used: AtomicU64::new(CACHE.tick()),
         });
@@ -280,19 +280,14 @@ pub fn hmac_sign<'py>(
     key: &[u8],
     msg: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let tag = hmac::sign(&hmac::Key::new(hash_named(hash)?.algorithm(), key), msg);
+    let tag = HmacStates::new(hash_named(hash)?.state_hash(), key).sign(msg);
     Ok(PyBytes::new(py, tag.as_ref()))
 }
 
 /// Constant-time HMAC verification, for `HMACAlgorithm.verify`.
 #[pyfunction]
 pub fn hmac_verify(hash: &str, key: &[u8], msg: &[u8], sig: &[u8]) -> PyResult<bool> {
-    Ok(hmac::verify(
-        &hmac::Key::new(hash_named(hash)?.algorithm(), key),
-        msg,
-        sig,
-    )
-    .is_ok())
+    Ok(HmacStates::new(hash_named(hash)?.state_hash(), key).verify(msg, sig))
 }
 
 /// Bound the number of cached prepared keys: HMAC keys (per hash) and asymmetric keys

@@ -14,6 +14,7 @@ use pyo3::exceptions::{PyRecursionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use crate::claims::Captured;
 use crate::errors::{fail, Exc};
 use crate::py_refs::refs;
 
@@ -89,6 +90,15 @@ pub fn load_object<'py>(py: Python<'py>, data: &[u8], what: &str) -> PyResult<Bo
     load_object_sharing(py, data, what, Sharing::Keys)
 }
 
+/// `load_object` for a payload, with its registered claims' values where the common-shape
+/// reader built it (see [`Captured`]).
+pub fn load_claims<'py>(
+    py: Python<'py>,
+    data: &[u8],
+) -> PyResult<(Bound<'py, PyDict>, Option<Captured<'py>>)> {
+    load_object_capturing(py, data, "payload", Sharing::Keys)
+}
+
 /// `load_object` with a choice of string sharing.
 pub fn load_object_sharing<'py>(
     py: Python<'py>,
@@ -96,6 +106,15 @@ pub fn load_object_sharing<'py>(
     what: &str,
     sharing: Sharing,
 ) -> PyResult<Bound<'py, PyDict>> {
+    load_object_capturing(py, data, what, sharing).map(|(object, _)| object)
+}
+
+fn load_object_capturing<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    what: &str,
+    sharing: Sharing,
+) -> PyResult<(Bound<'py, PyDict>, Option<Captured<'py>>)> {
     // The depth limit applies to JSON text: bytes `json.loads` cannot read as UTF-8 get its
     // own error (or, for UTF-16/32, its own decoding and recursion limit), as in PyJWT.
     let text = utf8_text(data);
@@ -118,7 +137,7 @@ pub fn load_object_sharing<'py>(
                 _ => None,
             };
             match common {
-                Some(dict) => return Ok(dict),
+                Some((dict, captured)) => return Ok((dict, Some(captured))),
                 None => match native.then(|| parser.python_parse(py, data)) {
                     Some(Ok(value)) => value,
                     _ => call_loads(py, refs.json_loads.bind(py), data, what)?,
@@ -127,7 +146,7 @@ pub fn load_object_sharing<'py>(
         }
     };
     match value.cast_into::<PyDict>() {
-        Ok(dict) => Ok(dict),
+        Ok(dict) => Ok((dict, None)),
         Err(_) => fail(
             py,
             Exc::DecodeError,

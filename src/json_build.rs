@@ -17,17 +17,24 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
 
+use crate::claims::Captured;
+
 /// Deeper documents go to the general parser (the depth limit was checked before).
 const MAX_DEPTH: usize = 32;
 
-/// `json.loads(text)` when `text` is a JSON object of the common shape, else `None`.
-/// `text` must be the whole document (valid UTF-8, as `&str` guarantees).
-pub fn parse_object<'py>(py: Python<'py>, text: &str) -> Option<Bound<'py, PyDict>> {
+/// `json.loads(text)` when `text` is a JSON object of the common shape, else `None`, with
+/// the top-level registered claims' values as the dict holds them (the last value of a
+/// repeated name). `text` must be the whole document (valid UTF-8, as `&str` guarantees).
+pub fn parse_object<'py>(
+    py: Python<'py>,
+    text: &str,
+) -> Option<(Bound<'py, PyDict>, Captured<'py>)> {
     let mut parser = Parser {
         py,
         text,
         bytes: text.as_bytes(),
         at: 0,
+        captured: Captured::default(),
     };
     parser.skip_whitespace();
     if parser.peek()? != b'{' {
@@ -35,7 +42,7 @@ pub fn parse_object<'py>(py: Python<'py>, text: &str) -> Option<Bound<'py, PyDic
     }
     let object = parser.object(0)?;
     parser.skip_whitespace();
-    (parser.at == parser.bytes.len()).then_some(object)
+    (parser.at == parser.bytes.len()).then_some((object, parser.captured))
 }
 
 struct Parser<'py, 'a> {
@@ -43,6 +50,7 @@ struct Parser<'py, 'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    captured: Captured<'py>,
 }
 
 impl<'py, 'a> Parser<'py, 'a> {
@@ -116,9 +124,14 @@ impl<'py, 'a> Parser<'py, 'a> {
             if self.peek()? != b'"' {
                 return None;
             }
-            let key = self.key()?;
+            let (key, known) = self.key()?;
             self.expect(b':')?;
             let value = self.value(depth)?;
+            if depth == 0 {
+                if let Some(slot) = known.and_then(|index| self.captured.slot(index)) {
+                    *slot = Some(value.clone());
+                }
+            }
             pairs.push((key, value));
             self.skip_whitespace();
             match self.peek()? {
@@ -160,28 +173,23 @@ impl<'py, 'a> Parser<'py, 'a> {
     /// The contents of a string with no escapes and no control characters, or `None`.
     fn string(&mut self) -> Option<&'a str> {
         let start = self.at + 1;
-        let mut end = start;
-        loop {
-            let byte = *self.bytes.get(end)?;
-            if byte == b'"' {
-                break;
-            }
-            if byte == b'\\' || byte < 0x20 {
-                return None; // an escape or a control character: the general parser decides
-            }
-            end += 1;
+        let rest = self.bytes.get(start..)?;
+        let len = first_stop(rest)?;
+        if rest.get(len) != Some(&b'"') {
+            return None; // an escape or a control character: the general parser decides
         }
-        self.at = end + 1;
+        self.at = start + len + 1;
         // Both ends are at ASCII bytes, so this is a slice at character boundaries.
-        self.text.get(start..end)
+        self.text.get(start..start + len)
     }
 
-    fn key(&mut self) -> Option<Bound<'py, PyString>> {
+    /// The key, and its index in [`KNOWN_KEYS`] if it is one of them.
+    fn key(&mut self) -> Option<(Bound<'py, PyString>, Option<usize>)> {
         let py = self.py;
         let text = self.string()?;
         match known_key(py, text) {
-            Some(interned) => Some(interned),
-            None => crate::ffi::ascii_string(py, text).ok(),
+            Some((index, interned)) => Some((interned, Some(index))),
+            None => Some((crate::ffi::ascii_string(py, text).ok()?, None)),
         }
     }
 
@@ -189,6 +197,32 @@ impl<'py, 'a> Parser<'py, 'a> {
     /// integer becomes an `int`, anything with a fraction or exponent a `float`.
     fn number(&mut self) -> Option<Bound<'py, PyAny>> {
         let start = self.at;
+        let negative = self.peek() == Some(b'-');
+        let integer_start = start + usize::from(negative);
+        // The integer part, accumulated as it is scanned (used only when it has at most 18
+        // digits, which cannot overflow).
+        let mut at = integer_start;
+        let mut magnitude = 0i64;
+        while let Some(&digit @ b'0'..=b'9') = self.bytes.get(at) {
+            magnitude = magnitude
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(digit - b'0'));
+            at += 1;
+        }
+        let integer_digits = at - integer_start;
+        if integer_digits == 0
+            || (self.bytes.get(integer_start) == Some(&b'0') && integer_digits > 1)
+        {
+            return None;
+        }
+        self.at = at;
+        if !matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            if integer_digits > 18 {
+                return None; // may not fit an i64: the general parser makes the int
+            }
+            let value = if negative { -magnitude } else { magnitude };
+            return value.into_pyobject(self.py).ok().map(Bound::into_any);
+        }
         let digits = |parser: &mut Self| {
             let from = parser.at;
             while matches!(parser.peek(), Some(b'0'..=b'9')) {
@@ -196,21 +230,12 @@ impl<'py, 'a> Parser<'py, 'a> {
             }
             parser.at - from
         };
-        if self.peek() == Some(b'-') {
-            self.at += 1;
-        }
-        let first = self.peek()?;
-        let integer_digits = digits(self);
-        if integer_digits == 0 || (first == b'0' && integer_digits > 1) {
-            return None;
-        }
-        let mut is_float = false;
+        // A fraction, an exponent or both: a float.
         if self.peek() == Some(b'.') {
             self.at += 1;
             if digits(self) == 0 {
                 return None;
             }
-            is_float = true;
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
             self.at += 1;
@@ -220,27 +245,44 @@ impl<'py, 'a> Parser<'py, 'a> {
             if digits(self) == 0 {
                 return None;
             }
-            is_float = true;
         }
         let text = self.text.get(start..self.at)?;
-        if is_float {
-            // Rust's parse is correctly rounded, as CPython's float() is.
-            return Some(PyFloat::new(self.py, text.parse::<f64>().ok()?).into_any());
-        }
-        if integer_digits > 18 {
-            return None; // may not fit an i64: the general parser makes the int
-        }
-        // At most 18 digits: no overflow.
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(digits) => (true, digits),
-            None => (false, text),
-        };
-        let magnitude = digits
-            .bytes()
-            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-        let value = if negative { -magnitude } else { magnitude };
-        value.into_pyobject(self.py).ok().map(Bound::into_any)
+        // Rust's parse is correctly rounded, as CPython's float() is.
+        Some(PyFloat::new(self.py, text.parse::<f64>().ok()?).into_any())
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether `byte` ends the fast string path: the closing quote, an escape or a control
+/// character.
+fn is_stop(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
+}
+
+/// The index of the first byte of `bytes` that [`is_stop`], eight bytes at a time.
+///
+/// For each test the classic zero-byte trick, `(x - 0x01..) & !x & 0x80..`, flags the
+/// lowest matching byte exactly (a borrow only runs upward from a match, so bytes below the
+/// first match are flagged correctly); the lowest flag is therefore the first stop.
+fn first_stop(bytes: &[u8]) -> Option<usize> {
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
+        let flags = (zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH_BITS;
+        if flags != 0 {
+            return Some(offset + (flags.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    let tail = chunks.remainder().iter().position(|&byte| is_stop(byte))?;
+    Some(offset + tail)
 }
 
 /// Names that recur in JWS headers and JWT claims, interned once: every token reuses them,
@@ -274,7 +316,7 @@ const KNOWN_KEYS: [&str; 24] = [
 
 static INTERNED: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
 
-fn known_key<'py>(py: Python<'py>, text: &str) -> Option<Bound<'py, PyString>> {
+fn known_key<'py>(py: Python<'py>, text: &str) -> Option<(usize, Bound<'py, PyString>)> {
     // A `match` on the text compiles to a length switch and a few compares.
     let index = match text {
         "alg" => 0,
@@ -309,5 +351,48 @@ fn known_key<'py>(py: Python<'py>, text: &str) -> Option<Bound<'py, PyString>> {
             .map(|name| PyString::intern(py, name).unbind())
             .collect()
     });
-    interned.get(index).map(|name| name.bind(py).clone())
+    interned
+        .get(index)
+        .map(|name| (index, name.bind(py).clone()))
+}
+
+impl<'py> Captured<'py> {
+    /// Where the value of [`KNOWN_KEYS`]`[index]` goes, if it is a registered claim.
+    fn slot(&mut self, index: usize) -> Option<&mut Option<Bound<'py, PyAny>>> {
+        Some(match index {
+            9 => &mut self.iss,
+            10 => &mut self.sub,
+            11 => &mut self.aud,
+            12 => &mut self.exp,
+            13 => &mut self.nbf,
+            14 => &mut self.iat,
+            15 => &mut self.jti,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_stop, is_stop};
+
+    /// The word-at-a-time scan finds what a byte-at-a-time one finds, for a stop byte of
+    /// every value at every position, behind every other byte value.
+    #[test]
+    fn first_stop_matches_the_plain_scan() {
+        for len in 0..20 {
+            for position in 0..=len {
+                for stop in 0..=255u8 {
+                    for filler in [b'a', b' ', 0x7f, 0x80, 0xff, 0x21, 0x1f, b'"'] {
+                        let mut bytes = vec![filler; len];
+                        if let Some(byte) = bytes.get_mut(position) {
+                            *byte = stop;
+                        }
+                        let plain = bytes.iter().position(|&byte| is_stop(byte));
+                        assert_eq!(first_stop(&bytes), plain, "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
 }

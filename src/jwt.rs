@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::args::{empty_str, given, Arg};
 use crate::batch::{self, BatchCall};
-use crate::claims::{self, ClaimChecks, Expected};
+use crate::claims::{self, ClaimChecks, Claims, Expected};
 use crate::errors::{warn, Warn};
 use crate::json;
 use crate::jws::{self, JwsEngine, Payload, SignRequest, VerifyRequest};
@@ -347,7 +347,7 @@ impl JwtEngine {
             .ok()
             .flatten();
             if let (Some(hit), Some(checks)) = (hit, &early_checks) {
-                claims::validate_times(py, &hit.payload, checks, plain_leeway)?;
+                claims::validate_times(py, &Claims::of_dict(&hit.payload), checks, plain_leeway)?;
                 return Ok(DecodedJwt {
                     payload: hit.payload,
                     header: hit.header,
@@ -365,9 +365,9 @@ impl JwtEngine {
             detached_payload: given(&call.detached_payload).cloned(),
         };
         let decoded = jws::decode(py, registry, call.jwt, request)?;
-        let payload = match &decoded.payload {
-            Payload::Bytes(bytes) => json::load_object(py, bytes, "payload")?,
-            Payload::Detached(obj) => load_detached(py, obj)?,
+        let (payload, captured) = match &decoded.payload {
+            Payload::Bytes(bytes) => json::load_claims(py, bytes)?,
+            Payload::Detached(obj) => (load_detached(py, obj)?, None),
         };
         let checks = match (early_checks, &merged) {
             (Some(checks), _) => checks,
@@ -380,7 +380,11 @@ impl JwtEngine {
             subject: given(&call.subject).cloned(),
             leeway,
         };
-        claims::validate(py, &payload, &checks, &expected)?;
+        let claims = Claims {
+            dict: &payload,
+            captured: captured.as_ref(),
+        };
+        claims::validate(py, &claims, &checks, &expected)?;
         let result = DecodedJwt {
             payload,
             header: decoded.header,
