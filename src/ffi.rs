@@ -557,6 +557,9 @@ pub mod hmac_state {
 
     impl HmacStates {
         pub fn new(hash: Hash, key: &[u8]) -> Self {
+            // aws-lc picks its SHA-2 code (SHA-NI, AVX, ...) from the CPU features its
+            // initialisation reads; nothing else may have initialised it yet.
+            aws_lc_rs::init();
             match hash {
                 Hash::Sha256 => {
                     let (mut ipad, mut opad) =

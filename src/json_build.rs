@@ -11,13 +11,15 @@
 //! the last value, `NaN` and `Infinity` are floats, `-0` is the integer 0).
 //!
 //! The registered header and claim names are interned once and reused, so the claim checks'
-//! lookups (with interned names) match them by identity; ASCII strings are made directly.
+//! lookups (with interned names) match them by identity; other short strings come from the
+//! recent-strings table (`string_cache`); ASCII strings are made directly.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
 
 use crate::claims::Captured;
+use crate::string_cache::Strings;
 
 /// Deeper documents go to the general parser (the depth limit was checked before).
 const MAX_DEPTH: usize = 32;
@@ -35,6 +37,7 @@ pub fn parse_object<'py>(
         bytes: text.as_bytes(),
         at: 0,
         captured: Captured::default(),
+        strings: Strings::open(),
     };
     parser.skip_whitespace();
     if parser.peek()? != b'{' {
@@ -51,6 +54,7 @@ struct Parser<'py, 'a> {
     bytes: &'a [u8],
     at: usize,
     captured: Captured<'py>,
+    strings: Strings,
 }
 
 impl<'py, 'a> Parser<'py, 'a> {
@@ -77,7 +81,7 @@ impl<'py, 'a> Parser<'py, 'a> {
             b'[' => self.array(depth + 1).map(Bound::into_any),
             b'"' => {
                 let text = self.string()?;
-                crate::ffi::ascii_string(py, text).ok().map(Bound::into_any)
+                self.strings.get(py, text).ok().map(Bound::into_any)
             }
             b't' => self.literal("true", || PyBool::new(py, true).to_owned().into_any()),
             b'f' => self.literal("false", || PyBool::new(py, false).to_owned().into_any()),
@@ -189,7 +193,7 @@ impl<'py, 'a> Parser<'py, 'a> {
         let text = self.string()?;
         match known_key(py, text) {
             Some((index, interned)) => Some((interned, Some(index))),
-            None => Some((crate::ffi::ascii_string(py, text).ok()?, None)),
+            None => Some((self.strings.get(py, text).ok()?, None)),
         }
     }
 

@@ -30,6 +30,7 @@ mod jwt;
 mod limits;
 mod native_key;
 mod py_refs;
+mod string_cache;
 mod token_cache;
 
 use pyo3::prelude::*;
