@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyString};
 use crate::asym_keys::{self, Use};
 use crate::crypto;
 use crate::errors::{fail, warn, Exc, Warn};
-use crate::hmac_keys::{prepared_key, HmacHash};
+use crate::hmac_keys::{with_prepared_key, HmacHash};
 use crate::py_refs::package;
 
 /// Whether a successful verification may be remembered by the token cache: only a native
@@ -68,11 +68,18 @@ impl<'py> Algo<'py> {
     ) -> PyResult<Remember> {
         let (valid, remember) = match self {
             Algo::Hmac(hash) => {
-                let prepared = prepared_key(py, *hash, key)?;
-                let weakness = prepared.weakness(*hash);
+                // The MAC is checked before the key-length policy runs (it may warn, which
+                // runs Python), so no Python runs while the cached key is borrowed. The
+                // verdict is only reported after the policy, in PyJWT's order.
+                let (weakness, valid) = with_prepared_key(py, *hash, key, |prepared| {
+                    (
+                        prepared.weakness(*hash),
+                        prepared.verify(signing_input, signature),
+                    )
+                })?;
                 let remember = Remember(weakness.is_none());
                 key_length_policy(py, weakness, enforce_min_key_length)?;
-                (prepared.verify(signing_input, signature), remember)
+                (valid, remember)
             }
             Algo::Unsigned => {
                 check_unsigned_key(py, key)?;
@@ -137,9 +144,11 @@ impl<'py> Algo<'py> {
     ) -> PyResult<Vec<u8>> {
         match self {
             Algo::Hmac(hash) => {
-                let prepared = prepared_key(py, *hash, key)?;
-                key_length_policy(py, prepared.weakness(*hash), enforce_min_key_length)?;
-                Ok(prepared.sign(signing_input).as_ref().to_vec())
+                let (weakness, tag) = with_prepared_key(py, *hash, key, |prepared| {
+                    (prepared.weakness(*hash), prepared.sign(signing_input))
+                })?;
+                key_length_policy(py, weakness, enforce_min_key_length)?;
+                Ok(tag.as_ref().to_vec())
             }
             Algo::Unsigned => {
                 check_unsigned_key(py, key)?;

@@ -106,9 +106,12 @@ pub fn ascii_string<'py>(
 /// raises or warns exactly as before.
 pub mod entry {
     use std::ffi::CStr;
-    use std::panic::{catch_unwind, AssertUnwindSafe};
 
     use pyo3::ffi;
+    // What PyO3's own `#[pymethods]` fastcall functions expand to: it marks the thread as
+    // attached for PyO3 (so a `Py<T>` dropped during the call is released at once, not
+    // queued for a later attach) and turns a panic into `PanicException`.
+    use pyo3::impl_::trampoline::fastcall_with_keywords;
     use pyo3::prelude::*;
     use pyo3::sync::PyOnceLock;
     use pyo3::types::{PyString, PyTuple};
@@ -223,8 +226,9 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         nargs: ffi::Py_ssize_t,
         kwnames: *mut ffi::PyObject,
     ) -> *mut ffi::PyObject {
-        // SAFETY: CPython calls this with the conventions `vectorcall` documents (see `call`).
-        unsafe { call(Which::Decode, slf, args, nargs, kwnames) }
+        // SAFETY: CPython calls this with the conventions `vectorcall` documents (see `call`),
+        // on an attached thread, as PyO3's trampoline requires.
+        unsafe { fastcall_with_keywords(slf, args, nargs, kwnames, decode_body) }
     }
 
     unsafe extern "C" fn complete_vectorcall(
@@ -234,66 +238,70 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         kwnames: *mut ffi::PyObject,
     ) -> *mut ffi::PyObject {
         // SAFETY: as for `decode_vectorcall`.
-        unsafe { call(Which::Complete, slf, args, nargs, kwnames) }
+        unsafe { fastcall_with_keywords(slf, args, nargs, kwnames, complete_body) }
+    }
+
+    unsafe fn decode_body(
+        py: Python<'_>,
+        slf: *mut ffi::PyObject,
+        args: *const *mut ffi::PyObject,
+        nargs: ffi::Py_ssize_t,
+        kwnames: *mut ffi::PyObject,
+    ) -> PyResult<*mut ffi::PyObject> {
+        // SAFETY: the trampoline passes on what CPython passed (see `call`).
+        unsafe { call(py, Which::Decode, slf, args, nargs, kwnames) }
+    }
+
+    unsafe fn complete_body(
+        py: Python<'_>,
+        slf: *mut ffi::PyObject,
+        args: *const *mut ffi::PyObject,
+        nargs: ffi::Py_ssize_t,
+        kwnames: *mut ffi::PyObject,
+    ) -> PyResult<*mut ffi::PyObject> {
+        // SAFETY: as for `decode_body`.
+        unsafe { call(py, Which::Complete, slf, args, nargs, kwnames) }
     }
 
     /// # Safety
-    /// Called by CPython for a `METH_FASTCALL | METH_KEYWORDS` function: the calling thread
-    /// is attached to the interpreter; `slf` is the object the function was bound to;
-    /// `args` holds `nargs` positional values followed by one value per name in `kwnames`
-    /// (a tuple of `str`, or null), all borrowed for the duration of the call.
+    /// Called (through PyO3's trampoline) for a `METH_FASTCALL | METH_KEYWORDS` function:
+    /// `slf` is the object the function was bound to; `args` holds `nargs` positional values
+    /// followed by one value per name in `kwnames` (a tuple of `str`, or null), all borrowed
+    /// for the duration of the call.
     unsafe fn call(
+        py: Python<'_>,
         which: Which,
         slf: *mut ffi::PyObject,
         args: *const *mut ffi::PyObject,
         nargs: ffi::Py_ssize_t,
         kwnames: *mut ffi::PyObject,
-    ) -> *mut ffi::PyObject {
-        // SAFETY: the caller is CPython, on a thread attached to the interpreter.
-        let py = unsafe { Python::assume_attached() };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the pointers follow the vectorcall convention stated above.
-            let arguments = unsafe { Arguments::read(py, which, slf, args, nargs, kwnames) };
-            let engine = arguments.engine.cast::<JwtEngine>()?;
-            match arguments.slots {
-                Some(slots) => crate::jwt::call_fast(engine, which, slots),
-                // The PyO3 method, with the same arguments: its errors and warnings.
-                None => {
-                    let method = engine.getattr(match which {
-                        Which::Decode => pyo3::intern!(py, "decode"),
-                        Which::Complete => pyo3::intern!(py, "decode_complete"),
-                    })?;
-                    // SAFETY: forwards exactly what CPython passed to this call.
-                    unsafe {
-                        Bound::from_owned_ptr_or_err(
-                            py,
-                            ffi::PyObject_Vectorcall(
-                                method.as_ptr(),
-                                args,
-                                usize::try_from(nargs).unwrap_or_default(),
-                                kwnames,
-                            ),
-                        )
-                    }
+    ) -> PyResult<*mut ffi::PyObject> {
+        // SAFETY: the pointers follow the vectorcall convention stated above.
+        let arguments = unsafe { Arguments::read(py, which, slf, args, nargs, kwnames) };
+        let engine = arguments.engine.cast::<JwtEngine>()?;
+        let result = match arguments.slots {
+            Some(slots) => crate::jwt::call_fast(engine, which, slots)?,
+            // The PyO3 method, with the same arguments: its errors and warnings.
+            None => {
+                let method = engine.getattr(match which {
+                    Which::Decode => pyo3::intern!(py, "decode"),
+                    Which::Complete => pyo3::intern!(py, "decode_complete"),
+                })?;
+                // SAFETY: forwards exactly what CPython passed to this call.
+                unsafe {
+                    Bound::from_owned_ptr_or_err(
+                        py,
+                        ffi::PyObject_Vectorcall(
+                            method.as_ptr(),
+                            args,
+                            usize::try_from(nargs).unwrap_or_default(),
+                            kwnames,
+                        ),
+                    )?
                 }
             }
-        }));
-        match outcome {
-            Ok(Ok(result)) => result.into_ptr(),
-            Ok(Err(error)) => {
-                error.restore(py);
-                std::ptr::null_mut()
-            }
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic in turbojwt".to_owned());
-                pyo3::panic::PanicException::new_err(message).restore(py);
-                std::ptr::null_mut()
-            }
-        }
+        };
+        Ok(result.into_ptr())
     }
 
     /// The call's arguments by parameter position, or `None` for the slow path.

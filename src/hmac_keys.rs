@@ -157,15 +157,31 @@ impl KeyCache {
         }
     }
 
+    /// The LRU clock. A load and a store rather than an atomic add: a tick two threads
+    /// take at once may repeat, which only blurs the eviction order, and the hot path
+    /// avoids a locked instruction.
     fn tick(&self) -> u64 {
-        self.clock.fetch_add(1, Ordering::Relaxed)
+        let now = self.clock.load(Ordering::Relaxed).wrapping_add(1);
+        self.clock.store(now, Ordering::Relaxed);
+        now
     }
 
     fn get(&self, hash: HmacHash, secret: &[u8]) -> Option<Arc<PreparedHmacKey>> {
+        self.with(hash, secret, Arc::clone)
+    }
+
+    /// `f` of the cached key, under the shard's read lock (no reference count taken).
+    /// `f` must not call into Python: it could reach a writer of this cache.
+    fn with<R>(
+        &self,
+        hash: HmacHash,
+        secret: &[u8],
+        f: impl FnOnce(&Arc<PreparedHmacKey>) -> R,
+    ) -> Option<R> {
         let shard = self.shard(hash).read().ok()?;
         let key = shard.get(secret)?;
         key.last_used.store(self.tick(), Ordering::Relaxed);
-        Some(Arc::clone(key))
+        Some(f(key))
     }
 
     fn insert(&self, hash: HmacHash, secret: &[u8], key: Arc<PreparedHmacKey>) {
@@ -238,6 +254,27 @@ fn not_str_or_bytes() -> PyErr {
     })
 }
 
+/// `f` of the prepared key for `key` under `hash` (vetted and cached on first sight),
+/// without taking a reference to a cached key. `f` must not call into Python.
+pub fn with_prepared_key<R>(
+    py: Python<'_>,
+    hash: HmacHash,
+    key: &Bound<'_, PyAny>,
+    f: impl FnOnce(&PreparedHmacKey) -> R,
+) -> PyResult<R> {
+    let mut f = Some(f);
+    with_secret_bytes(key, |secret| {
+        let cached = CACHE.with(hash, secret, |found| f.take().map(|f| f(found)));
+        if let Some(Some(result)) = cached {
+            return Ok(result);
+        }
+        let prepared = prepare(py, hash, secret)?;
+        f.take()
+            .map(|f| f(&prepared))
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("key callback ran twice"))
+    })
+}
+
 /// The prepared key for `key` under `hash`, vetting and caching it on first sight.
 pub fn prepared_key(
     py: Python<'_>,
@@ -248,6 +285,13 @@ pub fn prepared_key(
         if let Some(found) = CACHE.get(hash, secret) {
             return Ok(found);
         }
+        prepare(py, hash, secret)
+    })
+}
+
+/// Vet `secret` by PyJWT's rules, prepare it and cache it.
+fn prepare(py: Python<'_>, hash: HmacHash, secret: &[u8]) -> PyResult<Arc<PreparedHmacKey>> {
+    {
         // First sight: PyJWT's rules (empty, PEM, SSH, DER, JWK-looking secrets are refused).
         package(py)?
             .vet_hmac_secret
@@ -262,7 +306,7 @@ pub fn prepared_key(
             CACHE.insert(hash, secret, Arc::clone(&prepared));
         }
         Ok(prepared)
-    })
+    }
 }
 
 fn hash_named(name: &str) -> PyResult<HmacHash> {

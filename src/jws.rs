@@ -458,7 +458,7 @@ pub fn encode<'py>(
     let jwk_algorithm = || key.getattr(intern!(py, "algorithm_name"));
     let mut alg = match &request.algorithm {
         Arg::Missing if is_jwk => jwk_algorithm()?,
-        Arg::Missing => PyString::new(py, "HS256").into_any(),
+        Arg::Missing => intern!(py, "HS256").clone().into_any(),
         Arg::Given(a) if a.is_none() && is_jwk => jwk_algorithm()?,
         Arg::Given(a) if a.is_none() => PyString::new(py, "none").into_any(),
         Arg::Given(a) => a.clone(),

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 
 use crate::args::{empty_str, given, Arg};
 use crate::batch::{self, BatchCall};
@@ -615,7 +615,11 @@ fn prepare_claims<'py>(
             None => None,
         };
         if let Some(value) = value {
-            if value.is_instance(datetime)? {
+            // An exact int or float is no datetime; only a replaced class must be asked.
+            let plain_number = replaced.is_none()
+                && (value.is_exact_instance_of::<PyInt>()
+                    || value.is_exact_instance_of::<PyFloat>());
+            if !plain_number && value.is_instance(datetime)? {
                 if claims.is(dict) {
                     claims = dict.copy()?;
                 }
