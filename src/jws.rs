@@ -23,6 +23,10 @@ pub struct Loaded<'py> {
     /// Shared with the header cache when `header_cached`: read it, never hand it out.
     pub header: Bound<'py, PyDict>,
     pub header_cached: bool,
+    /// `header.get("alg")`.
+    pub alg: Option<Bound<'py, PyAny>>,
+    /// Whether `header.get("b64")` is `False`.
+    pub b64_false: bool,
     /// The header segment, when it was parsed natively and may be cached once validated.
     pub cacheable_segment: Option<Vec<u8>>,
     pub payload: Vec<u8>,
@@ -90,15 +94,22 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
         None
     };
     let header_cached = cached.is_some();
-    let header = match cached {
-        Some(header) => header,
+    let (header, alg, b64_false) = match cached {
+        Some(header) => (
+            header.dict,
+            header.alg.map(|alg| alg.into_bound(py)),
+            header.b64_false,
+        ),
         None => {
             let header_json = base64url::decode_named(py, header_segment, "header")?;
-            json::load_object(py, &header_json, "header")?
+            let header = json::load_object(py, &header_json, "header")?;
+            let alg = header.get_item(intern!(py, "alg"))?;
+            let b64_false = is_false(header.get_item(intern!(py, "b64"))?.as_ref());
+            (header, alg, b64_false)
         }
     };
     let cacheable_segment = (json_is_stdlib && !header_cached).then(|| header_segment.to_vec());
-    let payload = if is_false(header.get_item(intern!(py, "b64"))?.as_ref()) {
+    let payload = if b64_false {
         // RFC 7797 detached form: the segment must be empty, and is never decoded.
         if !payload_segment.is_empty() {
             return fail(
@@ -115,6 +126,8 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
     Ok(Loaded {
         header,
         header_cached,
+        alg,
+        b64_false,
         cacheable_segment,
         payload,
         signing_input: signing_input.to_vec(),
@@ -136,7 +149,12 @@ pub fn load_validated<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py
     if !loaded.header_cached {
         validate_headers(py, loaded.header.as_any(), false)?;
         if let Some(segment) = &loaded.cacheable_segment {
-            header_cache::put(segment, &loaded.header);
+            let header = header_cache::Header {
+                dict: loaded.header.clone(),
+                alg: loaded.alg.as_ref().map(|alg| alg.clone().unbind()),
+                b64_false: loaded.b64_false,
+            };
+            header_cache::put(segment, &header);
         }
     }
     Ok(loaded)
@@ -289,7 +307,7 @@ pub fn decode<'py>(
     }
     let loaded = with_token_bytes(py, jwt, |token| load_validated(py, token))?;
 
-    let b64_false = is_false(loaded.header.get_item(intern!(py, "b64"))?.as_ref());
+    let b64_false = loaded.b64_false;
     if request.detached_payload.is_some() && !b64_false {
         return fail(
             py,
@@ -335,7 +353,7 @@ pub fn decode<'py>(
         verify_signature(
             py,
             registry,
-            &loaded.header,
+            loaded.alg.as_ref(),
             &signing_input,
             &loaded.signature,
             &request,
@@ -376,7 +394,7 @@ fn bytes_like(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 fn verify_signature<'py>(
     py: Python<'py>,
     registry: &Bound<'py, PyDict>,
-    header: &Bound<'py, PyDict>,
+    alg: Option<&Bound<'py, PyAny>>,
     signing_input: &[u8],
     signature: &[u8],
     request: &VerifyRequest<'py>,
@@ -389,13 +407,13 @@ fn verify_signature<'py>(
         }
         (algorithms, _) => algorithms.clone(),
     };
-    let Some(alg) = header.get_item(intern!(py, "alg"))? else {
+    let Some(alg) = alg else {
         return fail(py, Exc::InvalidAlgorithmError, "Algorithm not specified");
     };
     // PyJWT's order: `not alg` first, so a falsy alg never reaches the `in` test.
     let allowed = alg.is_truthy()?
         && match &algorithms {
-            Some(algorithms) => algorithms.contains(&alg)?,
+            Some(algorithms) => algorithms.contains(alg)?,
             None => true,
         };
     if !allowed {
@@ -420,7 +438,7 @@ fn verify_signature<'py>(
             key.getattr(intern!(py, "key"))?,
         )
     } else {
-        match registry.get_item(&alg)? {
+        match registry.get_item(alg)? {
             Some(alg_obj) => (Algo::of(py, &alg_obj)?, key.clone()),
             None => return fail(py, Exc::InvalidAlgorithmError, "Algorithm not supported"),
         }
