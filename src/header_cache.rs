@@ -6,8 +6,8 @@
 //! The cached dicts are never handed out: callers that return a header return a copy, so
 //! what was read from one once (its `alg` value, whether `b64` is false) stays true.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -27,22 +27,54 @@ pub struct Header<T> {
 
 type Slot = Option<(Box<[u8]>, Header<Py<PyDict>>)>;
 
-static SLOTS_TABLE: Mutex<[Slot; SLOTS]> =
-    Mutex::new([None, None, None, None, None, None, None, None]);
-static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// One thread's headers. Per thread, so decoding threads share no lock or cache line (on a
+/// free-threaded build they run in parallel); each thread keeps at most `SLOTS` headers.
+#[derive(Default)]
+struct Table {
+    generation: u64,
+    next: usize,
+    slots: [Slot; SLOTS],
+}
+
+thread_local! {
+    static TABLE: RefCell<Table> = RefCell::default();
+}
+
+/// Bumped by [`clear`]: a table filled under an older generation is emptied before use.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// `f` of this thread's table, or `None` if it is in use further up this thread's stack
+/// or being torn down with the thread.
+fn with_table<R>(f: impl FnOnce(&mut Table) -> R) -> Option<R> {
+    TABLE
+        .try_with(|table| {
+            let mut table = table.try_borrow_mut().ok()?;
+            let generation = GENERATION.load(Ordering::Acquire);
+            if table.generation != generation {
+                table.slots = Default::default();
+                table.generation = generation;
+            }
+            Some(f(&mut table))
+        })
+        .ok()
+        .flatten()
+}
 
 /// The cached header for this exact segment, if any.
 pub fn get<'py>(py: Python<'py>, segment: &[u8]) -> Option<Header<Bound<'py, PyDict>>> {
-    let slots = SLOTS_TABLE.lock().ok()?;
-    slots
-        .iter()
-        .flatten()
-        .find(|(key, _)| **key == *segment)
-        .map(|(_, header)| Header {
-            dict: header.dict.bind(py).clone(),
-            alg: header.alg.as_ref().map(|alg| alg.clone_ref(py)),
-            b64_false: header.b64_false,
-        })
+    with_table(|table| {
+        table
+            .slots
+            .iter()
+            .flatten()
+            .find(|(key, _)| **key == *segment)
+            .map(|(_, header)| Header {
+                dict: header.dict.bind(py).clone(),
+                alg: header.alg.as_ref().map(|alg| alg.clone_ref(py)),
+                b64_false: header.b64_false,
+            })
+    })
+    .flatten()
 }
 
 /// Remember a header that was parsed natively and passed the header checks. A copy of the
@@ -58,21 +90,26 @@ pub fn put(segment: &[u8], header: &Header<Bound<'_, PyDict>>) {
         alg: header.alg.as_ref().map(|alg| alg.clone_ref(py)),
         b64_false: header.b64_false,
     };
-    let Ok(mut slots) = SLOTS_TABLE.lock() else {
-        return;
-    };
-    if slots.iter().flatten().any(|(key, _)| **key == *segment) {
-        return;
-    }
-    let index = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
-    if let Some(slot) = slots.get_mut(index) {
-        *slot = Some((segment.into(), header));
-    }
+    with_table(|table| {
+        if table
+            .slots
+            .iter()
+            .flatten()
+            .any(|(key, _)| **key == *segment)
+        {
+            return;
+        }
+        let index = table.next % SLOTS;
+        table.next = table.next.wrapping_add(1);
+        if let Some(slot) = table.slots.get_mut(index) {
+            // The header it replaces is dropped here: a dict of JSON values runs no code.
+            *slot = Some((segment.into(), header));
+        }
+    });
 }
 
-/// Forget every cached header (their checks may no longer hold, e.g. under a lower depth limit).
+/// Forget every cached header, in every thread (their checks may no longer hold, e.g.
+/// under a lower depth limit).
 pub fn clear() {
-    if let Ok(mut slots) = SLOTS_TABLE.lock() {
-        *slots = Default::default();
-    }
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }

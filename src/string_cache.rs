@@ -7,11 +7,13 @@
 //! SipHash CPython caches in the string). `str` is immutable, so results that share a string
 //! cannot tell.
 //!
-//! One parse holds the table for its whole document (one lock, not one per string). A parse
-//! that finds it held (another thread's, or a re-entrant call from a finaliser) makes its
-//! strings directly: never a wait, never a deadlock.
+//! Each thread has its own table, so decoding threads share no lock or cache line (on a
+//! free-threaded build they run in parallel). A parse takes the thread's table for its
+//! whole document and puts it back when done; a parse that finds it taken (a re-entrant
+//! call from a finaliser) makes its strings directly.
 
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::cell::Cell;
+use std::sync::LazyLock;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -29,32 +31,40 @@ struct Slot {
 
 type Table = Box<[Slot]>;
 
-static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| {
-    Mutex::new(
-        (0..SLOTS)
-            .map(|_| Slot {
-                len: 0,
-                bytes: [0; MAX_LEN],
-                string: None,
-            })
-            .collect(),
-    )
-});
+fn new_table() -> Table {
+    (0..SLOTS)
+        .map(|_| Slot {
+            len: 0,
+            bytes: [0; MAX_LEN],
+            string: None,
+        })
+        .collect()
+}
+
+thread_local! {
+    /// `None` while a parse of this thread has the table (or before its first parse).
+    static TABLE: Cell<Option<Table>> = const { Cell::new(None) };
+    /// Whether this thread has made its table yet.
+    static MADE: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Keyed per process, so no one can pick strings that collide (a collision would only
 /// evict, but a flood of them would empty the cache).
 static HASHER: LazyLock<ahash::RandomState> = LazyLock::new(ahash::RandomState::new);
 
-/// The table for one document's strings, if no one else holds it.
+/// This thread's table, for one document's strings; returned to the thread when dropped.
 pub struct Strings {
-    table: Option<MutexGuard<'static, Table>>,
+    table: Option<Table>,
 }
 
 impl Strings {
     pub fn open() -> Self {
-        Strings {
-            table: TABLE.try_lock().ok(),
-        }
+        let table = TABLE.try_with(Cell::take).ok().flatten().or_else(|| {
+            // The first parse on this thread makes the table; a nested one goes without.
+            let first = MADE.try_with(|made| !made.replace(true)).unwrap_or(false);
+            first.then(new_table)
+        });
+        Strings { table }
     }
 
     /// `str(text)`, the cached object when `text` was made recently.
@@ -86,6 +96,15 @@ impl Strings {
     }
 }
 
+impl Drop for Strings {
+    fn drop(&mut self) {
+        if let Some(table) = self.table.take() {
+            // Fails only while the thread is being torn down: the table is dropped then.
+            let _ = TABLE.try_with(|slot| slot.set(Some(table)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +122,7 @@ mod tests {
             assert!(matches!((&first, &again), (Ok(a), Ok(b)) if a.is(b)));
             assert!(matches!(&other, Ok(o) if o.bind(py).to_str().ok() == Some("admins")));
             assert_eq!(long_made.ok(), Some(long));
-            // A second document while the first holds the table still gets its strings.
+            // A second document while the first has the table still gets its strings.
             let mut nested = Strings::open();
             assert!(matches!(nested.get(py, "admin"), Ok(s) if s.to_str().ok() == Some("admin")));
         });
