@@ -4,7 +4,8 @@ ryjwt needs CPython 3.12 or newer; without it only turbojwt's rows run. Run with
 time, which a busy shared machine disturbs least, and several rounds:
 
     python -m pytest benches/test_peers.py --benchmark-timer=time.thread_time \\
-        --benchmark-min-rounds=15 --benchmark-columns=median,iqr,min,max,rounds
+        --benchmark-min-time=0.0005 --benchmark-min-rounds=15 \\
+        --benchmark-columns=median,iqr,min,max,rounds
 
 "First sight" rows turn turbojwt's token cache off and cycle through distinct tokens (each
 its own subject and session id, as an API's traffic is), so each call does the whole work
