@@ -176,7 +176,7 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         ffi::PyMethodDef {
             ml_name: c"decode".as_ptr(),
             ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: decode_vectorcall,
+                PyCFunctionFastWithKeywords: vectorcall::<false>,
             },
             ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
             ml_doc: DECODE_DOC.as_ptr(),
@@ -184,7 +184,7 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         ffi::PyMethodDef {
             ml_name: c"decode_complete".as_ptr(),
             ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: complete_vectorcall,
+                PyCFunctionFastWithKeywords: vectorcall::<true>,
             },
             ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
             ml_doc: COMPLETE_DOC.as_ptr(),
@@ -220,7 +220,8 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         }
     }
 
-    unsafe extern "C" fn decode_vectorcall(
+    /// The C entry point of `decode` (`COMPLETE = false`) or `decode_complete` (`true`).
+    unsafe extern "C" fn vectorcall<const COMPLETE: bool>(
         slf: *mut ffi::PyObject,
         args: *const *mut ffi::PyObject,
         nargs: ffi::Py_ssize_t,
@@ -228,39 +229,23 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
     ) -> *mut ffi::PyObject {
         // SAFETY: CPython calls this with the conventions `vectorcall` documents (see `call`),
         // on an attached thread, as PyO3's trampoline requires.
-        unsafe { fastcall_with_keywords(slf, args, nargs, kwnames, decode_body) }
+        unsafe { fastcall_with_keywords(slf, args, nargs, kwnames, body::<COMPLETE>) }
     }
 
-    unsafe extern "C" fn complete_vectorcall(
-        slf: *mut ffi::PyObject,
-        args: *const *mut ffi::PyObject,
-        nargs: ffi::Py_ssize_t,
-        kwnames: *mut ffi::PyObject,
-    ) -> *mut ffi::PyObject {
-        // SAFETY: as for `decode_vectorcall`.
-        unsafe { fastcall_with_keywords(slf, args, nargs, kwnames, complete_body) }
-    }
-
-    unsafe fn decode_body(
+    unsafe fn body<const COMPLETE: bool>(
         py: Python<'_>,
         slf: *mut ffi::PyObject,
         args: *const *mut ffi::PyObject,
         nargs: ffi::Py_ssize_t,
         kwnames: *mut ffi::PyObject,
     ) -> PyResult<*mut ffi::PyObject> {
+        let which = if COMPLETE {
+            Which::Complete
+        } else {
+            Which::Decode
+        };
         // SAFETY: the trampoline passes on what CPython passed (see `call`).
-        unsafe { call(py, Which::Decode, slf, args, nargs, kwnames) }
-    }
-
-    unsafe fn complete_body(
-        py: Python<'_>,
-        slf: *mut ffi::PyObject,
-        args: *const *mut ffi::PyObject,
-        nargs: ffi::Py_ssize_t,
-        kwnames: *mut ffi::PyObject,
-    ) -> PyResult<*mut ffi::PyObject> {
-        // SAFETY: as for `decode_body`.
-        unsafe { call(py, Which::Complete, slf, args, nargs, kwnames) }
+        unsafe { call(py, which, slf, args, nargs, kwnames) }
     }
 
     /// # Safety
