@@ -291,22 +291,20 @@ pub fn prepared_key(
 
 /// Vet `secret` by PyJWT's rules, prepare it and cache it.
 fn prepare(py: Python<'_>, hash: HmacHash, secret: &[u8]) -> PyResult<Arc<PreparedHmacKey>> {
-    {
-        // First sight: PyJWT's rules (empty, PEM, SSH, DER, JWK-looking secrets are refused).
-        package(py)?
-            .vet_hmac_secret
-            .bind(py)
-            .call1((PyBytes::new(py, secret),))?;
-        let prepared = Arc::new(PreparedHmacKey {
-            states: HmacStates::new(hash.state_hash(), secret),
-            secret_len: secret.len(),
-            last_used: AtomicU64::new(CACHE.tick()),
-        });
-        if secret.len() <= MAX_CACHED_SECRET {
-            CACHE.insert(hash, secret, Arc::clone(&prepared));
-        }
-        Ok(prepared)
+    // First sight: PyJWT's rules (empty, PEM, SSH, DER, JWK-looking secrets are refused).
+    package(py)?
+        .vet_hmac_secret
+        .bind(py)
+        .call1((PyBytes::new(py, secret),))?;
+    let prepared = Arc::new(PreparedHmacKey {
+        states: HmacStates::new(hash.state_hash(), secret),
+        secret_len: secret.len(),
+        last_used: AtomicU64::new(CACHE.tick()),
+    });
+    if secret.len() <= MAX_CACHED_SECRET {
+        CACHE.insert(hash, secret, Arc::clone(&prepared));
     }
+    Ok(prepared)
 }
 
 fn hash_named(name: &str) -> PyResult<HmacHash> {

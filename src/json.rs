@@ -16,6 +16,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 
 use crate::claims::Captured;
 use crate::errors::{fail, Exc};
+use crate::json_build::{string_stops, zero_bytes, HIGH_BITS, ONES};
 use crate::py_refs::refs;
 
 /// CPython's default `sys.int_max_str_digits`: `json.loads` refuses longer integers.
@@ -375,26 +376,12 @@ fn escaped(byte: u8) -> bool {
     byte < 0x20 || byte == b'"' || byte == b'\\' || byte >= 0x7f
 }
 
-/// Whether any byte of `bytes` is [`escaped`], eight bytes at a time.
-///
-/// Per eight-byte word, `(x - 0x01..) & !x & 0x80..` is non-zero exactly when some byte of
-/// `x` is zero (a borrow can only start at a zero byte), and `(x - 0x20..) & !x & 0x80..`
-/// exactly when some byte is below 0x20; XOR with a repeated byte turns "equals" into "is
-/// zero"; the high bit marks 0x80 and above. Short strings, the usual case, take one or two
-/// words instead of a vector loop's set-up.
+/// Whether any byte of `bytes` is [`escaped`], eight bytes at a time: the reader's string
+/// stops, plus DEL and every byte with its high bit set. Short strings, the usual case,
+/// take one or two words instead of a vector loop's set-up.
 fn any_escaped(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
-    let word_escapes = |x: u64| {
-        (zero_bytes(x ^ (ONES * u64::from(b'"')))
-            | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-            | zero_bytes(x ^ (ONES * 0x7f))
-            | (x.wrapping_sub(ONES * 0x20) & !x)
-            | x)
-            & HIGH_BITS
-            != 0
-    };
+    let word_escapes =
+        |x: u64| (string_stops(x) | zero_bytes(x ^ (ONES * 0x7f)) | x) & HIGH_BITS != 0;
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         if <[u8; 8]>::try_from(chunk).map_or(true, |word| word_escapes(u64::from_le_bytes(word))) {

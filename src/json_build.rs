@@ -256,8 +256,24 @@ impl<'py, 'a> Parser<'py, 'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+/// Eight bytes at a time: a byte repeated across a word is `ONES * byte`.
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The classic zero-byte trick: `(x - 0x01..) & !x` has the high bit of the lowest zero byte
+/// of `x` set (and of none below it: a borrow only runs upward from a zero byte).
+pub(crate) fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x
+}
+
+/// High bits at the bytes of `word` that end a plain JSON string: `"`, `\\` and control
+/// characters (exact for the lowest such byte, see [`zero_bytes`]).
+pub(crate) fn string_stops(word: u64) -> u64 {
+    (zero_bytes(word ^ (ONES * u64::from(b'"')))
+        | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+        | (word.wrapping_sub(ONES * 0x20) & !word))
+        & HIGH_BITS
+}
 
 /// Whether `byte` ends the fast string path: the closing quote, an escape or a control
 /// character.
@@ -265,21 +281,14 @@ fn is_stop(byte: u8) -> bool {
     byte == b'"' || byte == b'\\' || byte < 0x20
 }
 
-/// The index of the first byte of `bytes` that [`is_stop`], eight bytes at a time.
-///
-/// For each test the classic zero-byte trick, `(x - 0x01..) & !x & 0x80..`, flags the
-/// lowest matching byte exactly (a borrow only runs upward from a match, so bytes below the
-/// first match are flagged correctly); the lowest flag is therefore the first stop.
+/// The index of the first byte of `bytes` that [`is_stop`], eight bytes at a time: the
+/// lowest flag of [`string_stops`] is the first stop.
 fn first_stop(bytes: &[u8]) -> Option<usize> {
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
-        let flags = (zero_bytes(word ^ (ONES * u64::from(b'"')))
-            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGH_BITS;
+        let flags = string_stops(word);
         if flags != 0 {
             return Some(offset + (flags.trailing_zeros() / 8) as usize);
         }
