@@ -6,8 +6,9 @@
 //! through the ordinary `decode` path under the GIL, so its result or exception is exactly
 //! `decode`'s. Accepted payloads are turned into dicts under the GIL at the end.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{self, AtomicU64};
 use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
 use jiter::JsonValue;
@@ -64,9 +65,20 @@ impl Expected {
     }
 }
 
+/// One allowed way to check a signature: the `alg` it serves, the `kid` it is bound to
+/// (only for the keys of a JWK set), and the verifier.
+struct KeyUse {
+    alg: String,
+    kid: Option<String>,
+    verifier: Verifier,
+}
+
 /// Everything the parallel pass needs, read from Python once per batch.
 pub struct Plan {
-    verifiers: Vec<(String, Verifier)>,
+    verifiers: Vec<KeyUse>,
+    /// `false` for reading tokens without checking signatures or claims
+    /// (`options={"verify_signature": False}` with nothing else set).
+    verify_signature: bool,
     verify_iat: bool,
     verify_nbf: bool,
     verify_exp: bool,
@@ -95,7 +107,12 @@ impl Plan {
     ) -> Plan {
         let key = PreparedHmacKey::new_unvetted(HmacHash::Sha256, secret);
         Plan {
-            verifiers: vec![("HS256".to_owned(), Verifier::Hmac(Arc::new(key)))],
+            verifiers: vec![KeyUse {
+                alg: "HS256".to_owned(),
+                kid: None,
+                verifier: Verifier::Hmac(Arc::new(key)),
+            }],
+            verify_signature: true,
             verify_iat: true,
             verify_nbf: true,
             verify_exp: true,
@@ -111,6 +128,55 @@ impl Plan {
             leeway,
             now,
         }
+    }
+
+    /// Reading tokens as `decode(token, options={"verify_signature": False})` does: the
+    /// segments and JSON are checked, no signature and no claim.
+    pub fn unverified(now: f64) -> Plan {
+        Plan {
+            verifiers: Vec::new(),
+            verify_signature: false,
+            verify_iat: false,
+            verify_nbf: false,
+            verify_exp: false,
+            verify_iss: false,
+            verify_aud: false,
+            verify_sub: false,
+            verify_jti: false,
+            strict_aud: false,
+            require: Vec::new(),
+            audience: None,
+            issuer: None,
+            subject: None,
+            leeway: 0.0,
+            now,
+        }
+    }
+
+    /// One plan for the keys of a JWK set: each key's verifiers serve only tokens whose
+    /// `kid` names it. The claim checks are the first plan's (every plan of one call has
+    /// the same ones); `None` when no key could be checked natively.
+    pub fn keyed(plans: Vec<(String, Plan)>) -> Option<Plan> {
+        let mut verifiers = Vec::new();
+        let mut checks = None;
+        for (kid, plan) in plans {
+            verifiers.extend(plan.verifiers.into_iter().map(|key_use| KeyUse {
+                kid: Some(kid.clone()),
+                ..key_use
+            }));
+            checks.get_or_insert(Plan {
+                verifiers: Vec::new(),
+                ..plan
+            });
+        }
+        let mut plan = checks?;
+        plan.verifiers = verifiers;
+        Some(plan)
+    }
+
+    /// The clock the claim checks compare with, read again (for a long stream of batches).
+    pub fn set_now(&mut self, now: f64) {
+        self.now = now;
     }
 }
 
@@ -200,11 +266,16 @@ pub fn plan<'py>(
             },
         };
         if let Some(verifier) = verifier(py, &Algo::of(py, &alg_obj)?, &key)? {
-            verifiers.push((name, verifier));
+            verifiers.push(KeyUse {
+                alg: name,
+                kid: None,
+                verifier,
+            });
         }
     }
     Ok(Some(Plan {
         verifiers,
+        verify_signature: true,
         verify_iat: checks.verify_iat,
         verify_nbf: checks.verify_nbf,
         verify_exp: checks.verify_exp,
@@ -279,12 +350,58 @@ fn expected(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Expected>> {
     Ok(str_list(obj)?.map(Expected::OneOf))
 }
 
-/// The last header segment a worker accepted, and the verifier its `alg` picked. The tokens
+/// The last header segment a worker accepted, and how its tokens are checked. The tokens
 /// of a batch nearly always share one header, so it is decoded and checked once per chunk.
 pub struct HeaderMemo<'t> {
     segment: &'t [u8],
-    verifier: usize,
+    key_use: KeyChoice,
     header: Vec<u8>,
+}
+
+/// How the tokens of one header are checked.
+#[derive(Clone, Copy)]
+enum KeyChoice {
+    /// With `plan.verifiers[i]`.
+    Verifier(usize),
+    /// Not at all: the plan reads tokens unverified.
+    Unverified,
+}
+
+/// A refusal the parallel pass is certain `decode` makes, with the same exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// A well-formed token of an allowed `alg` whose signature does not verify.
+    BadSignature,
+    /// A verified token whose claims pass every check before `exp`, which has passed.
+    Expired,
+}
+
+impl Rejection {
+    /// The PyJWT exception class `decode` raises, and its message.
+    pub fn exception(self) -> (&'static str, &'static str) {
+        match self {
+            Rejection::BadSignature => ("InvalidSignatureError", "Signature verification failed"),
+            Rejection::Expired => ("ExpiredSignatureError", "Signature has expired"),
+        }
+    }
+}
+
+/// The decoded parts of an accepted token, lent to the caller of [`judge`].
+pub struct Parts<'a> {
+    pub header: &'a [u8],
+    pub payload: &'a [u8],
+    pub claims: &'a Members<'a>,
+    pub signature: &'a [u8],
+}
+
+/// The parallel pass's verdict on one token.
+pub enum Judged<R> {
+    /// `decode` accepts it: what the caller made of its parts.
+    Accepted(R),
+    /// `decode` refuses it, certainly with this exception.
+    Rejected(Rejection),
+    /// Only `decode` itself can tell (an invalid token, or an unusual one).
+    Undecided,
 }
 
 /// Accept `token` if it certainly verifies and passes every claim check, else `None`.
@@ -293,6 +410,33 @@ pub fn accept<'t>(
     token: &'t [u8],
     memo: &mut Option<HeaderMemo<'t>>,
 ) -> Option<Accepted> {
+    match judge(plan, token, memo, |parts| Accepted {
+        header: parts.header.to_vec(),
+        payload: parts.payload.to_vec(),
+        signature: parts.signature.to_vec(),
+    }) {
+        Judged::Accepted(accepted) => Some(accepted),
+        Judged::Rejected(_) | Judged::Undecided => None,
+    }
+}
+
+/// Judge `token` as `decode` would, where that is certain without Python; `accept` turns
+/// the parts of an accepted token into the caller's result.
+pub fn judge<'t, R>(
+    plan: &Plan,
+    token: &'t [u8],
+    memo: &mut Option<HeaderMemo<'t>>,
+    accept: impl FnOnce(Parts<'_>) -> R,
+) -> Judged<R> {
+    judge_parts(plan, token, memo, accept).unwrap_or(Judged::Undecided)
+}
+
+fn judge_parts<'t, R>(
+    plan: &Plan,
+    token: &'t [u8],
+    memo: &mut Option<HeaderMemo<'t>>,
+    accept: impl FnOnce(Parts<'_>) -> R,
+) -> Option<Judged<R>> {
     if limits::token_too_long(token.len()) {
         return None;
     }
@@ -300,39 +444,49 @@ pub fn accept<'t>(
     let signing_input = token.get(..last_dot)?;
     let first_dot = signing_input.iter().position(|&b| b == b'.')?;
     let header_segment = signing_input.get(..first_dot)?;
-    let verifier_index = match memo {
-        Some(memo) if memo.segment == header_segment => memo.verifier,
+    let key_choice = match memo {
+        Some(memo) if memo.segment == header_segment => memo.key_use,
         _ => {
             let header = base64url::decode(header_segment).ok()?;
-            let verifier = header_verifier(plan, &header)?;
+            let key_use = header_key_choice(plan, &header)?;
             *memo = Some(HeaderMemo {
                 segment: header_segment,
-                verifier,
+                key_use,
                 header,
             });
-            verifier
+            key_use
         }
     };
-    let (_, verifier) = plan.verifiers.get(verifier_index)?;
     let payload = base64url::decode(signing_input.get(first_dot + 1..)?).ok()?;
     let signature = base64url::decode(token.get(last_dot + 1..)?).ok()?;
-    if !verifier.verify(signing_input, &signature) || limits::too_deep(&payload) {
+    if limits::too_deep(&payload) {
         return None;
     }
+    if let KeyChoice::Verifier(index) = key_choice {
+        let key_use = plan.verifiers.get(index)?;
+        if !key_use.verifier.verify(signing_input, &signature) {
+            return Some(Judged::Rejected(Rejection::BadSignature));
+        }
+    }
     let claims = object(&payload)?;
-    claims_pass(plan, &claims).then(|| Accepted {
-        header: memo
-            .as_ref()
-            .map(|memo| memo.header.clone())
-            .unwrap_or_default(),
-        payload,
-        signature,
-    })
+    match claims_verdict(plan, &claims)? {
+        ClaimsVerdict::Pass => {
+            let header = memo.as_ref().map_or(&[][..], |memo| &memo.header);
+            Some(Judged::Accepted(accept(Parts {
+                header,
+                payload: &payload,
+                claims: &claims,
+                signature: &signature,
+            })))
+        }
+        ClaimsVerdict::Expired => Some(Judged::Rejected(Rejection::Expired)),
+    }
 }
 
-/// The index of the verifier for a header `decode` would accept without comment: a JSON
-/// object with a string `alg` the plan can verify, a string `kid` if any, no `b64`/`crit`.
-fn header_verifier(plan: &Plan, header: &[u8]) -> Option<usize> {
+/// How tokens with this header are checked, when `decode` would accept the header without
+/// comment: a JSON object with no `b64`/`crit`, a string `kid` if any, and (verifying) a
+/// string `alg` the plan verifies, with the key its `kid` names if the plan has a JWK set.
+fn header_key_choice(plan: &Plan, header: &[u8]) -> Option<KeyChoice> {
     if limits::too_deep(header) {
         return None;
     }
@@ -343,18 +497,26 @@ fn header_verifier(plan: &Plan, header: &[u8]) -> Option<usize> {
     {
         return None;
     }
-    if member(&header_fields, "kid").is_some_and(|kid| !matches!(kid, JsonValue::Str(_))) {
-        return None;
+    let kid = match member(&header_fields, "kid") {
+        None => None,
+        Some(JsonValue::Str(kid)) => Some(kid.as_ref()),
+        Some(_) => return None,
+    };
+    if !plan.verify_signature {
+        return Some(KeyChoice::Unverified);
     }
     let JsonValue::Str(alg) = member(&header_fields, "alg")? else {
         return None;
     };
     plan.verifiers
         .iter()
-        .position(|(name, _)| name == alg.as_ref())
+        .position(|key_use| {
+            key_use.alg == alg.as_ref() && key_use.kid.as_deref().is_none_or(|k| Some(k) == kid)
+        })
+        .map(KeyChoice::Verifier)
 }
 
-type Members<'a> = Vec<(std::borrow::Cow<'a, str>, JsonValue<'a>)>;
+pub type Members<'a> = Vec<(std::borrow::Cow<'a, str>, JsonValue<'a>)>;
 
 /// A JSON object's members, when `json.loads` would read the same object (no duplicates).
 fn object(data: &[u8]) -> Option<Members<'_>> {
@@ -371,7 +533,7 @@ fn object(data: &[u8]) -> Option<Members<'_>> {
     unique.then_some(members)
 }
 
-fn member<'m, 'a>(members: &'m Members<'a>, name: &str) -> Option<&'m JsonValue<'a>> {
+pub fn member<'m, 'a>(members: &'m Members<'a>, name: &str) -> Option<&'m JsonValue<'a>> {
     members
         .iter()
         .find(|(key, _)| key == name)
@@ -404,35 +566,47 @@ fn plain_int(value: &JsonValue<'_>) -> Option<i64> {
     }
 }
 
-fn claims_pass(plan: &Plan, claims: &Members<'_>) -> bool {
+/// What the claim checks make of an object of claims, where that is certain.
+enum ClaimsVerdict {
+    Pass,
+    /// Every check before `exp` passes, and `exp` (a plain number) has passed.
+    Expired,
+}
+
+/// The claim checks in PyJWT's order; `None` when a check fails other than by expiry.
+fn claims_verdict(plan: &Plan, claims: &Members<'_>) -> Option<ClaimsVerdict> {
     let present = |name: &str| member(claims, name);
     if plan
         .require
         .iter()
         .any(|name| present(name).is_none_or(|v| matches!(v, JsonValue::Null)))
     {
-        return false;
+        return None;
     }
     let not_before = |name: &str| {
         present(name).is_none_or(|value| {
-            plain_int(value).is_some_and(|n| {
-                cmp_i64_f64(n, plan.now + plan.leeway) != Some(std::cmp::Ordering::Greater)
-            })
+            plain_int(value)
+                .is_some_and(|n| cmp_i64_f64(n, plan.now + plan.leeway) != Some(Ordering::Greater))
         })
     };
     if (plan.verify_iat && !not_before("iat")) || (plan.verify_nbf && !not_before("nbf")) {
-        return false;
+        return None;
     }
     if plan.verify_exp {
-        let unexpired = present("exp").is_none_or(|value| {
-            plain_int(value).is_some_and(|n| {
-                cmp_i64_f64(n, plan.now - plan.leeway) == Some(std::cmp::Ordering::Greater)
-            })
-        });
-        if !unexpired {
-            return false;
+        if let Some(exp) = present("exp") {
+            // PyJWT's `exp <= now - leeway`; a NaN leeway compares as neither.
+            match cmp_i64_f64(plain_int(exp)?, plan.now - plan.leeway)? {
+                Ordering::Greater => {}
+                Ordering::Less | Ordering::Equal => return Some(ClaimsVerdict::Expired),
+            }
         }
     }
+    claims_after_exp_pass(plan, claims).then_some(ClaimsVerdict::Pass)
+}
+
+/// The checks PyJWT makes after `exp`: `iss`, `aud`, `sub`, `jti`.
+fn claims_after_exp_pass(plan: &Plan, claims: &Members<'_>) -> bool {
+    let present = |name: &str| member(claims, name);
     if plan.verify_iss {
         if let Some(issuer) = &plan.issuer {
             let Some(JsonValue::Str(iss)) = present("iss") else {
@@ -572,17 +746,20 @@ fn chunk_size(tokens: usize, workers: usize) -> usize {
 
 fn count_accepted(accepted: &[Option<Accepted>]) {
     let count = accepted.iter().filter(|a| a.is_some()).count();
-    NATIVELY_ACCEPTED.fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
+    NATIVELY_ACCEPTED.fetch_add(
+        u64::try_from(count).unwrap_or(u64::MAX),
+        atomic::Ordering::Relaxed,
+    );
 }
 
 /// How many batch tokens the parallel pass has accepted so far in this process.
 #[pyfunction]
 pub fn batch_native_count() -> u64 {
-    NATIVELY_ACCEPTED.load(Ordering::Relaxed)
+    NATIVELY_ACCEPTED.load(atomic::Ordering::Relaxed)
 }
 
 /// A dedicated pool per requested size (built once), or `None` for rayon's global pool.
-fn pool(threads: Option<usize>) -> Option<Arc<rayon::ThreadPool>> {
+pub(crate) fn pool(threads: Option<usize>) -> Option<Arc<rayon::ThreadPool>> {
     static POOLS: LazyLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> =
         LazyLock::new(Default::default);
     let threads = threads?;

@@ -1,5 +1,6 @@
 //! The one module allowed `unsafe`: CPython C-API access that PyO3's safe API does not offer
-//! and the hot path needs, and aws-lc's SHA-2 state functions for HMAC. Every block states why it is sound. Everything else in the crate
+//! and the hot path needs, aws-lc's SHA-2 state functions for HMAC, and taking Arrow data
+//! out of the C Data Interface's capsules. Every block states why it is sound. Everything else in the crate
 //! is `#![deny(unsafe_code)]` (see `Cargo.toml`).
 #![allow(unsafe_code)]
 
@@ -688,6 +689,149 @@ pub mod hmac_state {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Arrow data taken from the capsules of the Arrow PyCapsule interface
+/// (`__arrow_c_array__`, `__arrow_c_stream__`), as the C Data Interface moves it.
+///
+/// Imported arrays are validated in full (offsets in bounds, UTF-8 where the type says
+/// text) before any value is read: a producer's buffers are not trusted.
+pub mod arrow_capsule {
+    use std::ffi::CStr;
+
+    use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
+    use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+    use arrow_array::{make_array, ArrayRef};
+    use arrow_schema::{ArrowError, Field};
+    use pyo3::exceptions::PyValueError;
+    use pyo3::prelude::*;
+    use pyo3::types::PyCapsule;
+
+    fn arrow_error(error: ArrowError) -> PyErr {
+        PyValueError::new_err(format!("invalid Arrow data: {error}"))
+    }
+
+    /// The field a schema capsule describes (borrowed: the producer keeps ownership).
+    pub fn import_field(schema: &Bound<'_, PyCapsule>) -> PyResult<Field> {
+        let pointer = schema.pointer_checked(Some(c"arrow_schema"))?;
+        // SAFETY: a capsule named "arrow_schema" holds an `ArrowSchema` struct (the Arrow
+        // PyCapsule interface), which `FFI_ArrowSchema` lays out with `#[repr(C)]`; it lives
+        // as long as the capsule, which `schema` keeps alive for this borrow, and
+        // `Field::try_from` only reads it.
+        let schema = unsafe { pointer.cast::<FFI_ArrowSchema>().as_ref() };
+        Field::try_from(schema).map_err(arrow_error)
+    }
+
+    /// The array an `__arrow_c_array__` capsule pair holds, moved out of its capsule.
+    pub fn import_array(
+        schema: &Bound<'_, PyCapsule>,
+        array: &Bound<'_, PyCapsule>,
+    ) -> PyResult<(Field, ArrayRef)> {
+        let field = import_field(schema)?;
+        let pointer = array.pointer_checked(Some(c"arrow_array"))?;
+        // SAFETY: a capsule named "arrow_array" holds an `ArrowArray` struct, laid out as
+        // `FFI_ArrowArray`. `from_raw` moves it out and leaves a released struct behind,
+        // which is how the C Data Interface hands an array over: the capsule's destructor
+        // then sees `release == NULL` and frees nothing twice.
+        let raw = unsafe { FFI_ArrowArray::from_raw(pointer.cast::<FFI_ArrowArray>().as_ptr()) };
+        let data = import_data(raw, &field)?;
+        Ok((field, make_array(data)))
+    }
+
+    fn import_data(raw: FFI_ArrowArray, field: &Field) -> PyResult<arrow_data::ArrayData> {
+        if raw.is_released() {
+            return Err(PyValueError::new_err(
+                "invalid Arrow data: the array was already consumed",
+            ));
+        }
+        // SAFETY: `raw` is an owned, unreleased `ArrowArray` whose producer described it
+        // with `field`'s type; the import reads its buffers only through the lengths and
+        // offsets the struct declares, and `validate_full` below checks those against the
+        // buffers before any value is read.
+        let data = unsafe { from_ffi_and_data_type(raw, field.data_type().clone()) }
+            .map_err(arrow_error)?;
+        data.validate_full().map_err(arrow_error)?;
+        Ok(data)
+    }
+
+    /// An Arrow C stream of arrays of one field's type.
+    pub struct ArrayStream {
+        raw: FFI_ArrowArrayStream,
+        field: Field,
+    }
+
+    /// The stream an `__arrow_c_stream__` capsule holds, moved out of its capsule.
+    pub fn import_stream(capsule: &Bound<'_, PyCapsule>) -> PyResult<ArrayStream> {
+        let pointer = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+        // SAFETY: a capsule named "arrow_array_stream" holds an `ArrowArrayStream` struct,
+        // laid out as `FFI_ArrowArrayStream`; `from_raw` moves it out and leaves a released
+        // struct, so the capsule's destructor releases nothing.
+        let raw = unsafe {
+            FFI_ArrowArrayStream::from_raw(pointer.cast::<FFI_ArrowArrayStream>().as_ptr())
+        };
+        let mut stream = ArrayStream {
+            raw,
+            field: Field::new("", arrow_schema::DataType::Null, true),
+        };
+        let mut schema = FFI_ArrowSchema::empty();
+        let status = match stream.raw.get_schema {
+            // SAFETY: `get_schema` is the producer's callback for this unreleased stream;
+            // it writes an owned schema into `schema`, which is dropped (released) after.
+            Some(get_schema) => unsafe { get_schema(&raw mut stream.raw, &raw mut schema) },
+            None => {
+                return Err(PyValueError::new_err(
+                    "invalid Arrow data: a released stream",
+                ))
+            }
+        };
+        if status != 0 {
+            return Err(stream.error(status));
+        }
+        stream.field = Field::try_from(&schema).map_err(arrow_error)?;
+        Ok(stream)
+    }
+
+    impl ArrayStream {
+        /// The field every array of the stream has.
+        pub fn field(&self) -> &Field {
+            &self.field
+        }
+
+        /// The next array, or `None` at the end of the stream.
+        pub fn next_array(&mut self) -> PyResult<Option<ArrayRef>> {
+            let Some(get_next) = self.raw.get_next else {
+                return Ok(None);
+            };
+            let mut array = FFI_ArrowArray::empty();
+            // SAFETY: `get_next` is the producer's callback for this unreleased stream; it
+            // moves the next array into `array`, or leaves it released at the end.
+            let status = unsafe { get_next(&raw mut self.raw, &raw mut array) };
+            if status != 0 {
+                return Err(self.error(status));
+            }
+            if array.is_released() {
+                return Ok(None);
+            }
+            import_data(array, &self.field).map(|data| Some(make_array(data)))
+        }
+
+        fn error(&mut self, status: i32) -> PyErr {
+            let detail = match self.raw.get_last_error {
+                // SAFETY: `get_last_error` returns null or a NUL-terminated string owned by
+                // the stream, valid until its next call; it is copied at once.
+                Some(get_last_error) => unsafe {
+                    let message = get_last_error(&raw mut self.raw);
+                    (!message.is_null())
+                        .then(|| CStr::from_ptr(message).to_string_lossy().into_owned())
+                },
+                None => None,
+            };
+            PyValueError::new_err(format!(
+                "invalid Arrow data: the stream failed (error {status}){}",
+                detail.map(|d| format!(": {d}")).unwrap_or_default()
+            ))
         }
     }
 }

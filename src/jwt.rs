@@ -717,11 +717,7 @@ pub fn decode_batch<'py>(
         subject: given(&subject).cloned(),
         leeway: batch::leeway_or_zero(py, leeway),
     };
-    let checks = engine.batch_checks(py, call.options.as_ref())?;
-    let plan = {
-        let jws = engine.jws.borrow(py);
-        batch::plan(py, jws.registry.bind(py), checks, &call)?
-    };
+    let plan = batch_plan(py, &engine, &call)?;
     let results = PyList::new(py, tokens.iter().map(|_| py.None()))?;
     let Some(plan) = plan else {
         for (index, token) in tokens.iter().enumerate() {
@@ -755,6 +751,18 @@ pub fn decode_batch<'py>(
         Ok(())
     })?;
     Ok(results)
+}
+
+/// The batch pass's plan for `call` on `engine`: `None` when every token must take the
+/// ordinary path.
+pub(crate) fn batch_plan<'py>(
+    py: Python<'py>,
+    engine: &JwtEngine,
+    call: &BatchCall<'py>,
+) -> PyResult<Option<batch::Plan>> {
+    let checks = engine.batch_checks(py, call.options.as_ref())?;
+    let jws = engine.jws.borrow(py);
+    batch::plan(py, jws.registry.bind(py), checks, call)
 }
 
 impl JwtEngine {

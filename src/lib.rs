@@ -8,6 +8,8 @@
 //! - [`claims`]: the registered-claim checks (exp, nbf, iat, iss, aud, sub, jti, require)
 //! - [`jws`] / [`jwt`]: the decode and encode pipelines behind `PyJWS` and `PyJWT`
 //! - [`errors`]: raising PyJWT's exception classes; [`py_refs`]: Python objects looked up once
+//! - [`batch`]: many tokens judged on every core without the GIL
+//! - [`column`] / [`verdicts`]: Arrow columns of tokens in, Arrow columns of verdicts out
 //! - [`fuzzing`]: pure-Rust entry points of the token path for the fuzz targets (no Python needed)
 
 mod algorithms;
@@ -17,6 +19,7 @@ mod base64url;
 mod batch;
 mod bearer;
 mod claims;
+mod column;
 pub mod crypto;
 mod errors;
 mod ffi;
@@ -32,6 +35,7 @@ mod native_key;
 mod py_refs;
 mod string_cache;
 mod token_cache;
+mod verdicts;
 
 use pyo3::prelude::*;
 
@@ -48,6 +52,8 @@ mod _turbojwt {
         validate_aud, validate_claims, validate_exp, validate_iat, validate_iss, validate_jti,
         validate_nbf, validate_required_claims, validate_sub,
     };
+    #[pymodule_export]
+    use crate::column::{verdict_fields, verify_arrow, VerdictArray, VerdictStream};
     #[pymodule_export]
     use crate::ffi::entry::fast_entry;
     #[pymodule_export]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from types import ModuleType
 from typing import Iterator
@@ -26,8 +27,26 @@ with warnings.catch_warnings():
         import libcst  # noqa: F401
 
 
+# TURBOJWT_COLUMN_REPLAY=1: every turbojwt.decode / decode_complete a test makes is also
+# judged by the Arrow column path and compared (tests/column_replay.py).
+COLUMN_REPLAY = os.environ.get("TURBOJWT_COLUMN_REPLAY") == "1"
+if COLUMN_REPLAY:
+    import column_replay
+
+    column_replay.install()
+
+
 def pytest_report_header() -> str:
-    return f"turbojwt compatibility target: {TARGET_NAME} (reference: PyJWT {ref.__version__})"
+    replay = ", every decode replayed through the column path" if COLUMN_REPLAY else ""
+    return (
+        f"turbojwt compatibility target: {TARGET_NAME} (reference: PyJWT {ref.__version__})"
+        f"{replay}"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if COLUMN_REPLAY:
+        terminalreporter.write_line(column_replay.summary())
 
 
 @pytest.fixture(scope="session")

@@ -171,3 +171,36 @@ def set_token_cache(*, max_entries: int | None = None, max_bytes: int | None = N
 def token_cache_info() -> dict[str, int | bool]: ...
 def clear_token_cache() -> None: ...
 def fast_entry(engine: JwtEngine, which: str) -> Any: ...
+
+class VerdictArray:
+    """The verdicts on an array of tokens (see ``turbojwt.arrow``)."""
+
+    def __len__(self) -> int: ...
+    def __arrow_c_schema__(self) -> object: ...
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]: ...
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+    def counts(self) -> tuple[int, int, int]:
+        """How many tokens are valid, invalid and null."""
+
+class VerdictStream:
+    """The verdicts on a stream of tokens, judged as they are read; readable once."""
+
+    def __arrow_c_schema__(self) -> object: ...
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+def verdict_fields() -> list[str]: ...
+def verify_arrow(
+    engine: JwtEngine,
+    source: Any,
+    keys: list[tuple[str | None, Any]],
+    algorithms: Any,
+    options: Any,
+    audience: Any,
+    issuer: Any,
+    subject: Any,
+    leeway: Any,
+    fallback: Any,
+    unverified: bool,
+    column: str | None = None,
+    threads: int | None = None,
+) -> VerdictArray | VerdictStream: ...
