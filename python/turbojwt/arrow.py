@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
@@ -59,10 +59,33 @@ from .exceptions import PyJWKSetError
 if TYPE_CHECKING:
     from .types import Options
 
-__all__ = ["VERDICT_COLUMNS", "VerdictArray", "VerdictStream", "decode_unverified", "verify"]
+__all__ = [
+    "DUCKDB_VERDICT_TYPE",
+    "SPARK_VERDICT_SCHEMA",
+    "VERDICT_COLUMNS",
+    "VerdictArray",
+    "VerdictStream",
+    "decode_unverified",
+    "verify",
+    "verify_batches",
+]
 
 #: The verdict columns, in order.
 VERDICT_COLUMNS: tuple[str, ...] = tuple(_turbojwt.verdict_fields())
+
+#: The verdict type in DuckDB's SQL, for the return type of an Arrow UDF (``docs/arrow.md``).
+DUCKDB_VERDICT_TYPE = (
+    "STRUCT(valid BOOLEAN, error VARCHAR, message VARCHAR, alg VARCHAR, kid VARCHAR, "
+    "iss VARCHAR, sub VARCHAR, aud VARCHAR[], exp TIMESTAMP WITH TIME ZONE, "
+    "nbf TIMESTAMP WITH TIME ZONE, iat TIMESTAMP WITH TIME ZONE, jti VARCHAR, claims VARCHAR)"
+)
+
+#: The verdict columns in Spark's DDL, to add to a ``mapInArrow`` schema (``docs/arrow.md``).
+SPARK_VERDICT_SCHEMA = (
+    "valid boolean, error string, message string, alg string, kid string, iss string, "
+    "sub string, aud array<string>, exp timestamp, nbf timestamp, iat timestamp, "
+    "jti string, claims string"
+)
 
 #: What ``verify`` returns.
 Verdicts = Union[VerdictArray, VerdictStream]
@@ -134,6 +157,28 @@ def verify(
     )
 
 
+def verify_batches(
+    batches: Iterable[Any], key: Any = "", *, column: str, **arguments: Any
+) -> Iterator[Any]:
+    """Each pyarrow ``RecordBatch`` of ``batches`` with the verdict columns appended.
+
+    The function Spark's ``DataFrame.mapInArrow`` takes, given the key and ``verify``'s
+    arguments with ``functools.partial``; the output schema is the input's followed by
+    :data:`SPARK_VERDICT_SCHEMA`. Needs pyarrow.
+    """
+    import pyarrow as pa
+
+    for batch in batches:
+        taken = set(batch.schema.names) & set(VERDICT_COLUMNS)
+        if taken:
+            raise ValueError(f"the input already has verdict column names: {sorted(taken)}")
+        verdicts = pa.array(verify(batch.column(column), key, **arguments))
+        yield pa.RecordBatch.from_arrays(
+            [*batch.columns, *verdicts.flatten()],
+            names=[*batch.schema.names, *VERDICT_COLUMNS],
+        )
+
+
 def decode_unverified(
     tokens: Any, *, column: str | None = None, threads: int | None = None
 ) -> Verdicts:
@@ -143,7 +188,18 @@ def decode_unverified(
     token is invalid only when it is malformed. Never trust these claims; use ``verify``.
     """
     call = _Call.prepare(
-        "decode_unverified", True, "", None, _UNVERIFIED, None, None, None, None, None, 0, {}
+        "decode_unverified",
+        True,
+        "",
+        None,
+        _UNVERIFIED,
+        None,
+        None,
+        None,
+        None,
+        None,
+        0,
+        {},
     )
     return _turbojwt.verify_arrow(
         _jwt_global_obj._engine,
