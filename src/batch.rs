@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{self, AtomicU64};
 use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
-use jiter::JsonValue;
+use std::borrow::Cow;
+
+use jiter::{Jiter, JsonValue};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
@@ -389,7 +391,9 @@ impl Rejection {
 /// The decoded parts of an accepted token, lent to the caller of [`judge`].
 pub struct Parts<'a> {
     pub header: &'a [u8],
-    pub payload: &'a [u8],
+    /// The claims object's JSON text (the decoded payload).
+    pub claims_json: &'a str,
+    /// The members of the claims the checks read (see `claims_object`), in order.
     pub claims: &'a Members<'a>,
     pub signature: &'a [u8],
 }
@@ -412,7 +416,7 @@ pub fn accept<'t>(
 ) -> Option<Accepted> {
     match judge(plan, token, memo, |parts| Accepted {
         header: parts.header.to_vec(),
-        payload: parts.payload.to_vec(),
+        payload: parts.claims_json.as_bytes().to_vec(),
         signature: parts.signature.to_vec(),
     }) {
         Judged::Accepted(accepted) => Some(accepted),
@@ -468,13 +472,13 @@ fn judge_parts<'t, R>(
             return Some(Judged::Rejected(Rejection::BadSignature));
         }
     }
-    let claims = object(&payload)?;
+    let (claims_json, claims) = claims_object(plan, &payload)?;
     match claims_verdict(plan, &claims)? {
         ClaimsVerdict::Pass => {
             let header = memo.as_ref().map_or(&[][..], |memo| &memo.header);
             Some(Judged::Accepted(accept(Parts {
                 header,
-                payload: &payload,
+                claims_json,
                 claims: &claims,
                 signature: &signature,
             })))
@@ -516,7 +520,60 @@ fn header_key_choice(plan: &Plan, header: &[u8]) -> Option<KeyChoice> {
         .map(KeyChoice::Verifier)
 }
 
-pub type Members<'a> = Vec<(std::borrow::Cow<'a, str>, JsonValue<'a>)>;
+pub type Members<'a> = Vec<(Cow<'a, str>, JsonValue<'a>)>;
+
+/// The claims the checks and the verdict columns read (the registered ones, and any the
+/// plan requires) of a JSON object, with the object as text: `None` unless `json.loads`
+/// reads the same object (valid UTF-8 JSON, no repeated name at the top level).
+///
+/// One pass, values of other members skipped rather than built: a claims object is read
+/// for every token, and its custom claims are left to whoever reads the JSON text.
+fn claims_object<'a>(plan: &Plan, data: &'a [u8]) -> Option<(&'a str, Members<'a>)> {
+    let text = json::native_text(data)?;
+    let mut jiter = Jiter::new(data).with_allow_inf_nan();
+    let mut name = jiter.next_object().ok()?;
+    let mut seen: Vec<u64> = Vec::with_capacity(16);
+    let mut members = Members::new();
+    while let Some(key) = name {
+        // Names are compared by a keyed hash: equal names collide by construction, and two
+        // different names colliding only send the token to the ordinary path.
+        let hash = NAME_HASHER.hash_one(key);
+        if seen.contains(&hash) {
+            return None;
+        }
+        seen.push(hash);
+        let wanted = registered_name(key).map(Cow::Borrowed).or_else(|| {
+            plan.require
+                .iter()
+                .any(|required| required == key)
+                .then(|| Cow::Owned(key.to_owned()))
+        });
+        match wanted {
+            Some(key) => members.push((key, jiter.next_value().ok()?)),
+            None => jiter.next_skip().ok()?,
+        }
+        name = jiter.next_key().ok()?;
+    }
+    jiter.finish().ok()?;
+    Some((text, members))
+}
+
+static NAME_HASHER: LazyLock<ahash::RandomState> =
+    LazyLock::new(|| ahash::RandomState::with_seeds(0x7475, 0x7262, 0x6f6a, 0x7774));
+
+/// The registered claim names the checks and the columns read.
+fn registered_name(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "iss" => "iss",
+        "sub" => "sub",
+        "aud" => "aud",
+        "exp" => "exp",
+        "nbf" => "nbf",
+        "iat" => "iat",
+        "jti" => "jti",
+        _ => return None,
+    })
+}
 
 /// A JSON object's members, when `json.loads` would read the same object (no duplicates).
 fn object(data: &[u8]) -> Option<Members<'_>> {

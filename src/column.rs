@@ -315,23 +315,17 @@ fn judge_chunk(plan: Option<&Plan>, tokens: &[Option<&[u8]>]) -> ChunkVerdicts {
         };
         let judged = match plan {
             Some(plan) => batch::judge(plan, token, &mut memo, |parts| {
-                match std::str::from_utf8(parts.payload) {
-                    Ok(claims_json) => {
-                        builder.append_valid(parts.header, parts.claims, claims_json);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                builder.append_valid(parts.header, parts.claims, parts.claims_json);
             }),
             None => Judged::Undecided,
         };
         match judged {
-            Judged::Accepted(true) => {}
+            Judged::Accepted(()) => {}
             Judged::Rejected(rejection) => {
                 let (class, message) = rejection.exception();
                 builder.append_invalid(class, message);
             }
-            Judged::Accepted(false) | Judged::Undecided => {
+            Judged::Undecided => {
                 builder.append_null();
                 undecided.push(row);
             }

@@ -50,12 +50,13 @@ pub enum Sharing {
 
 /// Whether `json.loads(data)` would decode `data` as plain UTF-8 with no digit-limit error.
 pub fn native_parse_is_exact(data: &[u8]) -> bool {
-    is_utf8_text(data) && within_digit_limit(data)
+    native_text(data).is_some()
 }
 
-/// Whether `json.loads` reads `data` as UTF-8 text: no UTF-16/32 sniffing, valid UTF-8.
-fn is_utf8_text(data: &[u8]) -> bool {
-    utf8_text(data).is_some()
+/// `data` as text, when `json.loads(data)` would decode it as plain UTF-8 with no
+/// digit-limit error.
+pub fn native_text(data: &[u8]) -> Option<&str> {
+    utf8_text(data).filter(|_| within_digit_limit(data))
 }
 
 /// `data` as text, when `json.loads` reads it as UTF-8 (no UTF-16/32 sniffing, valid UTF-8).
