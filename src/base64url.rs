@@ -17,6 +17,14 @@ pub struct InvalidSegment;
 
 /// Decode one segment under PyJWT's rules.
 pub fn decode(segment: &[u8]) -> Result<Vec<u8>, InvalidSegment> {
+    let mut out = Vec::new();
+    decode_into(segment, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode`] into `out` (cleared first), reusing its allocation.
+pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidSegment> {
+    out.clear();
     let padding = segment.iter().rev().take_while(|&&b| b == b'=').count();
     if padding > 2 || (padding > 0 && segment.len() % 4 != 0) {
         return Err(InvalidSegment);
@@ -24,10 +32,8 @@ pub fn decode(segment: &[u8]) -> Result<Vec<u8>, InvalidSegment> {
     let stripped = segment
         .get(..segment.len() - padding)
         .ok_or(InvalidSegment)?;
-    // base64-simd's unpadded URL-safe decoder is canonical: it refuses stray bits in the last
-    // symbol, a length of 1 mod 4, and any byte outside the alphabet (including `=`).
     URL_SAFE_NO_PAD
-        .decode_to_vec(stripped)
+        .decode_append(stripped, out)
         .map_err(|_| InvalidSegment)
 }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{self, AtomicU64};
 use std::sync::{mpsc, Arc, LazyLock, Mutex};
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use jiter::{Jiter, JsonValue};
 use pyo3::intern;
@@ -461,18 +462,60 @@ fn judge_parts<'t, R>(
             key_use
         }
     };
-    let payload = base64url::decode(signing_input.get(first_dot + 1..)?).ok()?;
-    let signature = base64url::decode(token.get(last_dot + 1..)?).ok()?;
-    if limits::too_deep(&payload) {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let Scratch {
+            payload,
+            signature,
+            seen,
+        } = scratch;
+        base64url::decode_into(signing_input.get(first_dot + 1..)?, payload).ok()?;
+        base64url::decode_into(token.get(last_dot + 1..)?, signature).ok()?;
+        judge_decoded(
+            plan,
+            signing_input,
+            key_choice,
+            memo,
+            payload,
+            signature,
+            seen,
+            accept,
+        )
+    })
+}
+
+/// Buffers a worker thread decodes every token's payload and signature into.
+#[derive(Default)]
+struct Scratch {
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+    seen: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+#[allow(clippy::too_many_arguments)] // the parts of one token, split so the scratch is reused
+fn judge_decoded<'t, R>(
+    plan: &Plan,
+    signing_input: &[u8],
+    key_choice: KeyChoice,
+    memo: &Option<HeaderMemo<'t>>,
+    payload: &[u8],
+    signature: &[u8],
+    seen: &mut Vec<u64>,
+    accept: impl FnOnce(Parts<'_>) -> R,
+) -> Option<Judged<R>> {
+    if limits::too_deep(payload) {
         return None;
     }
     if let KeyChoice::Verifier(index) = key_choice {
         let key_use = plan.verifiers.get(index)?;
-        if !key_use.verifier.verify(signing_input, &signature) {
+        if !key_use.verifier.verify(signing_input, signature) {
             return Some(Judged::Rejected(Rejection::BadSignature));
         }
     }
-    let (claims_json, claims) = claims_object(plan, &payload)?;
+    let (claims_json, claims) = claims_object(plan, payload, seen)?;
     match claims_verdict(plan, &claims)? {
         ClaimsVerdict::Pass => {
             let header = memo.as_ref().map_or(&[][..], |memo| &memo.header);
@@ -480,7 +523,7 @@ fn judge_parts<'t, R>(
                 header,
                 claims_json,
                 claims: &claims,
-                signature: &signature,
+                signature,
             })))
         }
         ClaimsVerdict::Expired => Some(Judged::Rejected(Rejection::Expired)),
@@ -528,12 +571,16 @@ pub type Members<'a> = Vec<(Cow<'a, str>, JsonValue<'a>)>;
 ///
 /// One pass, values of other members skipped rather than built: a claims object is read
 /// for every token, and its custom claims are left to whoever reads the JSON text.
-fn claims_object<'a>(plan: &Plan, data: &'a [u8]) -> Option<(&'a str, Members<'a>)> {
+fn claims_object<'a>(
+    plan: &Plan,
+    data: &'a [u8],
+    seen: &mut Vec<u64>,
+) -> Option<(&'a str, Members<'a>)> {
     let text = json::native_text(data)?;
     let mut jiter = Jiter::new(data).with_allow_inf_nan();
     let mut name = jiter.next_object().ok()?;
-    let mut seen: Vec<u64> = Vec::with_capacity(16);
-    let mut members = Members::new();
+    seen.clear();
+    let mut members = Members::with_capacity(8);
     while let Some(key) = name {
         // Names are compared by a keyed hash: equal names collide by construction, and two
         // different names colliding only send the token to the ordinary path.

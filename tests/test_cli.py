@@ -421,6 +421,59 @@ def test_verify_batch_from_stdin_all_valid_exits_0() -> None:
     assert all(line["valid"] for line in lines)
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_verify_batch_reads_a_parquet_or_csv_column(tmp_path: Path, suffix: str) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    valid = fresh_claims(n=1)
+    tokens = [
+        hs256(valid),
+        hs256({"sub": "old", "exp": int(time.time()) - 3600}),
+        hs256(fresh_claims(), secret=OTHER_SECRET),
+        "garbage",
+    ] * 3000  # several Parquet and CSV batches
+    table = pa.table({"request": list(range(len(tokens))), "token": tokens})
+    path = tmp_path / f"log{suffix}"
+    if suffix == ".parquet":
+        pyarrow.parquet.write_table(table, path, row_group_size=5000)
+    else:
+        pyarrow.csv.write_csv(table, path)
+    result = run("verify", "--batch", str(path), "--column", "token", "--secret", SECRET)
+    assert result.status == 1, result.stderr  # not every token is valid
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == len(tokens)
+    assert [line["index"] for line in lines] == list(range(len(tokens)))
+    assert lines[4] == {"index": 4, "valid": True, "claims": valid}
+    assert lines[5] == {
+        "index": 5,
+        "valid": False,
+        "error": "ExpiredSignatureError",
+        "message": "Signature has expired",
+    }
+    assert [line.get("error") for line in lines[6:8]] == ["InvalidSignatureError", "DecodeError"]
+
+
+def test_verify_batch_column_mistakes_are_usage_errors(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet
+
+    path = tmp_path / "log.parquet"
+    pyarrow.parquet.write_table(pa.table({"token": [hs256(fresh_claims())]}), path)
+    missing = run("verify", "--batch", str(path), "--column", "tok", "--secret", SECRET)
+    assert missing.status == 2
+    assert "cannot read column 'tok'" in missing.stderr
+    unnamed = run("verify", "--batch", str(path), "--secret", SECRET)
+    assert unnamed.status == 2
+    assert "name its token column with --column NAME" in unnamed.stderr
+    text = tmp_path / "tokens.txt"
+    text.write_text("x\n")
+    wrong = run("verify", "--batch", str(text), "--column", "token", "--secret", SECRET)
+    assert wrong.status == 2
+    assert "--column reads a .parquet or .csv file" in wrong.stderr
+
+
 def test_verify_batch_and_token_together_is_a_usage_error() -> None:
     result = run("verify", "--batch", "-", "--secret", SECRET, "token", stdin="")
     assert result.status == 2

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, NoReturn, Optional, TextIO
 from urllib.parse import urlparse
 
@@ -469,7 +470,53 @@ def batch_lines(results: Iterable[Any]) -> Iterable[dict[str, Any]]:
             yield {"index": index, "valid": True, "claims": result}
 
 
+def _column_source(path: str, column: Optional[str]) -> Any:
+    """The token column of a Parquet or CSV file, as an Arrow stream (needs pyarrow)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise UsageError(f"--column reads a .parquet or .csv file, not {path!r}")
+    if column is None:
+        raise UsageError(f"{path} is a table: name its token column with --column NAME")
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError("reading Parquet or CSV needs pyarrow: pip install pyarrow") from None
+    try:
+        if suffix == ".parquet":
+            table = pq.ParquetFile(path)
+            schema = pa.schema([table.schema_arrow.field(column)])
+            return pa.RecordBatchReader.from_batches(schema, table.iter_batches(columns=[column]))
+        options = pa_csv.ConvertOptions(include_columns=[column])
+        return pa_csv.open_csv(path, convert_options=options)
+    except (OSError, ValueError, KeyError) as error:  # a missing file or column
+        raise UsageError(f"cannot read column {column!r} of {path}: {error}") from None
+
+
+def _column_lines(verdicts: Any) -> Iterable[dict[str, Any]]:
+    import pyarrow as pa
+
+    index = 0
+    for batch in pa.RecordBatchReader.from_stream(verdicts):
+        for row in batch.select(["valid", "error", "message", "claims"]).to_pylist():
+            if row["valid"]:
+                yield {"index": index, "valid": True, "claims": json.loads(row["claims"])}
+            elif row["valid"] is None:  # an empty cell: no token
+                yield {"index": index, "valid": None}
+            else:
+                yield {
+                    "index": index,
+                    "valid": False,
+                    "error": row["error"],
+                    "message": row["message"],
+                }
+            index += 1
+
+
 def run_verify_batch(args: argparse.Namespace, inputs: Inputs, out: TextIO) -> int:
+    if args.column is not None or Path(args.batch).suffix.lower() in (".parquet", ".csv"):
+        return _run_verify_column(args, inputs, out)
     text = inputs.file(args.batch, "the batch file")
     tokens = [line.strip() for line in text.splitlines() if line.strip()]
     try:
@@ -497,6 +544,41 @@ def run_verify_batch(args: argparse.Namespace, inputs: Inputs, out: TextIO) -> i
         return 1
     all_valid = True
     for line in batch_lines(results):
+        all_valid = all_valid and bool(line["valid"])
+        _print_json(line, out)
+    return 0 if all_valid else 1
+
+
+def _run_verify_column(args: argparse.Namespace, inputs: Inputs, out: TextIO) -> int:
+    """``--batch FILE --column NAME``: the column path, for Parquet and CSV files."""
+    from . import arrow
+
+    batches = _column_source(args.batch, args.column)
+    try:
+        key = verify_key(args, inputs, None)
+    except (PyJWTError, FetchError) as error:
+        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    if key is None:
+        raise UsageError(
+            "a key is required: --secret, --key-file, --key-env, --jwks-url or --issuer-discovery"
+        )
+    try:
+        verdicts = arrow.verify(
+            batches,
+            key.key,
+            algorithms=key.algorithms,
+            options=_decode_options(args),
+            audience=_audience(args),
+            issuer=args.iss if args.iss is not None else key.issuer,
+            leeway=args.leeway,
+            column=args.column,
+        )
+    except (PyJWTError, TypeError) as error:
+        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    all_valid = True
+    for line in _column_lines(verdicts):
         all_valid = all_valid and bool(line["valid"])
         _print_json(line, out)
     return 0 if all_valid else 1
@@ -657,13 +739,16 @@ printed) or the keys could not be fetched, 2 a usage error.
 them all with turbojwt.decode_batch and writes one JSON line per token, in order:
   {"index": 0, "valid": true, "claims": {...}}
   {"index": 1, "valid": false, "error": "ExpiredSignatureError", "message": "..."}
-The exit status is then 0 only if every token is valid.
+The exit status is then 0 only if every token is valid. With --column NAME, FILE is a
+Parquet or CSV file and NAME its token column, read and verified a batch at a time
+through turbojwt.arrow (pyarrow needed); an empty cell gives {"index": 2, "valid": null}.
 
 examples:
   turbojwt verify --secret s3cret-of-at-least-32-bytes.... TOKEN
   turbojwt verify --key-file public.pem --alg RS256 --aud api --iss https://issuer -
   turbojwt verify --issuer-discovery https://accounts.example.com --aud my-client TOKEN
   turbojwt verify --batch tokens.txt --key-env JWT_SECRET > results.ndjson
+  turbojwt verify --batch access-log.parquet --column token --key-env JWT_SECRET
 """
 
 ENCODE_EPILOG = """\
@@ -728,6 +813,11 @@ def build_parser(
     )
     verify.add_argument(
         "--batch", metavar="FILE", help="verify one token per line of FILE ('-': standard input)"
+    )
+    verify.add_argument(
+        "--column",
+        metavar="NAME",
+        help="with --batch: FILE is Parquet or CSV and NAME its token column (needs pyarrow)",
     )
     verify.add_argument("--json", action="store_true", help="one JSON object on standard output")
     add_key_arguments(verify, remote=True)
