@@ -8,10 +8,11 @@
 //! a Python `fallback` that runs `decode` itself, so every verdict is `decode`'s.
 //!
 //! An array comes back as one struct array ([`VerdictArray`]); a stream comes back as a
-//! stream ([`VerdictStream`]) that reads and judges one input array per output array, so a
-//! stream of any length is judged in bounded memory.
+//! stream ([`VerdictStream`]) that reads and judges one input array at a time as the
+//! consumer asks for verdicts, so a stream of any length is judged in bounded memory.
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::cast::AsArray;
 use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
@@ -107,8 +108,12 @@ pub fn verify_arrow<'py>(
             capsules.extract::<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)>()?;
         let (field, array) = arrow_capsule::import_array(&schema, &array)?;
         let tokens = token_column(&field, array, column.as_deref())?;
-        let verdicts = judge.column(py, &tokens)?;
-        return Ok(Bound::new(py, VerdictArray { verdicts })?.into_any());
+        let chunks = judge.column(py, &tokens)?;
+        let verdicts = VerdictArray {
+            chunks,
+            whole: OnceLock::new(),
+        };
+        return Ok(Bound::new(py, verdicts)?.into_any());
     }
     if source.hasattr(intern!(py, "__arrow_c_stream__"))? {
         let capsule = source.call_method0(intern!(py, "__arrow_c_stream__"))?;
@@ -118,6 +123,7 @@ pub fn verify_arrow<'py>(
             input: stream,
             column,
             judge,
+            pending: VecDeque::new(),
         };
         let stream = VerdictStream {
             reader: Mutex::new(Some(reader)),
@@ -223,8 +229,8 @@ struct ChunkVerdicts {
 }
 
 impl Judge {
-    /// The verdicts on a whole column, as one struct array.
-    fn column(&self, py: Python<'_>, tokens: &ArrayRef) -> PyResult<StructArray> {
+    /// The verdicts on a whole column, a struct array per chunk of tokens.
+    fn column(&self, py: Python<'_>, tokens: &ArrayRef) -> PyResult<Vec<StructArray>> {
         let (slices, text) = token_slices(tokens.as_ref());
         let chunks = self.judge_chunks(py, &slices);
         let mut done = Vec::with_capacity(chunks.len());
@@ -232,7 +238,7 @@ impl Judge {
             let start = index * CHUNK_ROWS;
             done.push(self.settle(py, chunk, &slices, start, text)?);
         }
-        concat(&done)
+        Ok(done)
     }
 
     /// Every chunk through the batch pass, on the pool, with the GIL released.
@@ -374,15 +380,29 @@ fn stream_capsule(
 
 /// The verdicts on an array of tokens: a struct array, one row per token, that any Arrow
 /// library reads through `__arrow_c_array__` or `__arrow_c_stream__`.
+///
+/// Kept as the chunks the workers built: a stream hands them over as they are, and only a
+/// consumer that asks for one array pays for joining them (once).
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct VerdictArray {
-    verdicts: StructArray,
+    chunks: Vec<StructArray>,
+    whole: OnceLock<StructArray>,
+}
+
+impl VerdictArray {
+    fn whole(&self) -> PyResult<&StructArray> {
+        if let Some(whole) = self.whole.get() {
+            return Ok(whole);
+        }
+        let whole = concat(&self.chunks)?;
+        Ok(self.whole.get_or_init(|| whole))
+    }
 }
 
 #[pymethods]
 impl VerdictArray {
     fn __len__(&self) -> usize {
-        self.verdicts.len()
+        self.chunks.iter().map(Array::len).sum()
     }
 
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
@@ -397,12 +417,12 @@ impl VerdictArray {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let _ = requested_schema; // the interface lets a producer keep its own schema
-        let array = FFI_ArrowArray::new(&self.verdicts.to_data());
+        let array = FFI_ArrowArray::new(&self.whole()?.to_data());
         let array = PyCapsule::new(py, array, Some(c"arrow_array".to_owned()))?;
         PyTuple::new(py, [schema_capsule(py)?, array])
     }
 
-    /// The verdicts as a stream of one struct array.
+    /// The verdicts as a stream of struct arrays, one per chunk of tokens.
     #[pyo3(signature = (requested_schema=None))]
     fn __arrow_c_stream__<'py>(
         &self,
@@ -410,18 +430,27 @@ impl VerdictArray {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema;
-        let batch = RecordBatch::from(self.verdicts.clone());
-        let reader = RecordBatchIterator::new([Ok(batch)], verdict_schema());
+        let batches: Vec<_> = self
+            .chunks
+            .iter()
+            .map(|chunk| Ok(RecordBatch::from(chunk.clone())))
+            .collect();
+        let reader = RecordBatchIterator::new(batches, verdict_schema());
         stream_capsule(py, Box::new(reader))
     }
 
     /// How many tokens are valid, invalid, and null.
     fn counts(&self) -> (usize, usize, usize) {
-        count(&self.verdicts)
+        self.chunks
+            .iter()
+            .map(count)
+            .fold((0, 0, 0), |total, chunk| {
+                (total.0 + chunk.0, total.1 + chunk.1, total.2 + chunk.2)
+            })
     }
 
     fn __repr__(&self) -> String {
-        let (valid, invalid, null) = count(&self.verdicts);
+        let (valid, invalid, null) = self.counts();
         format!("<VerdictArray: {valid} valid, {invalid} invalid, {null} null>")
     }
 }
@@ -471,23 +500,30 @@ impl VerdictStream {
     }
 }
 
-/// Reads the token stream and judges one array per output batch.
+/// Reads the token stream one array at a time, and hands out its verdicts a chunk (up to
+/// [`CHUNK_ROWS`] tokens) per output batch.
 struct VerdictReader {
     input: ArrayStream,
     column: Option<String>,
     judge: Judge,
+    pending: VecDeque<StructArray>,
 }
 
 impl VerdictReader {
     fn next_verdicts(&mut self, py: Python<'_>) -> PyResult<Option<StructArray>> {
-        let Some(array) = self.input.next_array()? else {
-            return Ok(None);
-        };
-        let tokens = token_column(self.input.field(), array, self.column.as_deref())?;
-        if let Some(plan) = self.judge.plan.as_mut() {
-            plan.set_now(refs(py)?.now(py)?);
+        loop {
+            if let Some(chunk) = self.pending.pop_front() {
+                return Ok(Some(chunk));
+            }
+            let Some(array) = self.input.next_array()? else {
+                return Ok(None);
+            };
+            let tokens = token_column(self.input.field(), array, self.column.as_deref())?;
+            if let Some(plan) = self.judge.plan.as_mut() {
+                plan.set_now(refs(py)?.now(py)?);
+            }
+            self.pending.extend(self.judge.column(py, &tokens)?);
         }
-        self.judge.column(py, &tokens).map(Some)
     }
 }
 
