@@ -41,6 +41,49 @@ pub fn accept_hs256(
     first
 }
 
+/// What the batch pass made of a token: `judge_hs256`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Certainly valid: its decoded parts.
+    Accepted(AcceptedToken),
+    /// Certainly refused by PyJWT with `InvalidSignatureError`.
+    BadSignature,
+    /// Certainly refused by PyJWT with `ExpiredSignatureError`.
+    Expired,
+    /// Left to the ordinary path.
+    Undecided,
+}
+
+/// `accept_hs256`, reporting the refusals the batch pass makes itself as well: the column
+/// path records them without asking `decode`, so each must be PyJWT's own. Checked twice
+/// with one header memo, as [`accept_hs256`] is.
+#[must_use]
+pub fn judge_hs256(
+    token: &[u8],
+    secret: &[u8],
+    now: f64,
+    leeway: f64,
+    audience: Option<&str>,
+    issuer: Option<&str>,
+) -> Verdict {
+    let plan = Plan::hs256_for_fuzzing(secret, now, leeway, audience, issuer);
+    let mut memo = None;
+    let mut judge = || match batch::judge(&plan, token, &mut memo, |parts| AcceptedToken {
+        header: parts.header.to_vec(),
+        payload: parts.claims_json.as_bytes().to_vec(),
+        signature: parts.signature.to_vec(),
+    }) {
+        batch::Judged::Accepted(token) => Verdict::Accepted(token),
+        batch::Judged::Rejected(batch::Rejection::BadSignature) => Verdict::BadSignature,
+        batch::Judged::Rejected(batch::Rejection::Expired) => Verdict::Expired,
+        batch::Judged::Undecided => Verdict::Undecided,
+    };
+    let first = judge();
+    let again = judge();
+    assert_eq!(first, again, "the header memo changed the verdict");
+    first
+}
+
 fn into_token(accepted: batch::Accepted) -> AcceptedToken {
     AcceptedToken {
         header: accepted.header,
@@ -111,6 +154,32 @@ mod tests {
             *last = b'd';
         }
         assert_eq!(accept_hs256(&tampered, SECRET, NOW, 0.0, None, None), None);
+    }
+
+    #[test]
+    fn reports_bad_signatures_and_expiry_it_is_sure_of() {
+        let mut tampered = TOKEN.to_vec();
+        if let Some(last) = tampered.last_mut() {
+            *last = b'd';
+        }
+        assert_eq!(
+            judge_hs256(TOKEN, b"another secret", NOW, 0.0, None, None),
+            Verdict::BadSignature
+        );
+        // `d` leaves stray bits in the last symbol: PyJWT refuses the padding first.
+        assert_eq!(
+            judge_hs256(&tampered, SECRET, NOW, 0.0, None, None),
+            Verdict::Undecided
+        );
+        assert!(matches!(
+            judge_hs256(TOKEN, SECRET, NOW, 0.0, None, None),
+            Verdict::Accepted(_)
+        ));
+        // The jwt.io token has no `exp`; `iat` in the future is not an expiry.
+        assert_eq!(
+            judge_hs256(TOKEN, SECRET, 0.0, 0.0, None, None),
+            Verdict::Undecided
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `HS256` JSON object without `crit`/`b64` and with a string `kid` if any, the payload is a
 //! UTF-8 JSON object without duplicate names that passes PyJWT's default claim checks.
 
-use _turbojwt::fuzzing::{accept_hs256, base64url_decode, json_too_deep, AcceptedToken};
+use _turbojwt::fuzzing::{base64url_decode, json_too_deep, judge_hs256, AcceptedToken, Verdict};
 
 use crate::hmac_reference::hmac_sha256;
 use crate::pyjwt_reference::{
@@ -210,7 +210,7 @@ impl<'a> TokenCase<'a> {
             check_segment_codec(segment);
         }
         let expected = &self.expected;
-        let accepted = accept_hs256(
+        let verdict = judge_hs256(
             &token,
             self.secret,
             expected.now,
@@ -218,13 +218,80 @@ impl<'a> TokenCase<'a> {
             expected.audience,
             expected.issuer,
         );
-        if let Some(accepted) = accepted {
-            if let Err(reason) = self.confirm(&token, &accepted) {
-                panic!(
-                    "accepted a token PyJWT refuses: {reason}\n  token: {}\n  case: {self:?}",
-                    String::from_utf8_lossy(&token)
-                );
+        let checked = match &verdict {
+            Verdict::Accepted(accepted) => self.confirm(&token, accepted),
+            Verdict::BadSignature => self.confirm_bad_signature(&token),
+            Verdict::Expired => self.confirm_expired(&token),
+            Verdict::Undecided => Ok(()),
+        };
+        if let Err(reason) = checked {
+            panic!(
+                "{verdict:?} for a token PyJWT judges otherwise: {reason}\n  token: {}\n  case: {self:?}",
+                String::from_utf8_lossy(&token)
+            );
+        }
+    }
+
+    /// The decoded parts of a token PyJWT reads up to its signature check, and the
+    /// signing input, or why PyJWT refuses it before that.
+    fn well_formed(&self, token: &[u8]) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>), String> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(format!("{} bytes, over the length limit", token.len()));
+        }
+        let last_dot = token.iter().rposition(|&b| b == b'.').ok_or("no dot")?;
+        let (signing_input, signature_segment) = (&token[..last_dot], &token[last_dot + 1..]);
+        let first_dot = signing_input
+            .iter()
+            .position(|&b| b == b'.')
+            .ok_or("only one dot")?;
+        let (header_segment, payload_segment) =
+            (&signing_input[..first_dot], &signing_input[first_dot + 1..]);
+        let decoded = |segment: &[u8], name: &str| {
+            decode_segment(segment).ok_or_else(|| format!("{name} segment does not decode"))
+        };
+        let header = decoded(header_segment, "header")?;
+        let payload = decoded(payload_segment, "payload")?;
+        let signature = decoded(signature_segment, "signature")?;
+        if nesting_depth(&header) > MAX_JSON_DEPTH {
+            return Err(format!("header nests deeper than {MAX_JSON_DEPTH}"));
+        }
+        let members = object_members(&header).map_err(|err| format!("header: {err}"))?;
+        check_header(&members)?;
+        Ok((signing_input.to_vec(), header, payload, signature))
+    }
+
+    /// PyJWT raises `InvalidSignatureError`: a well-formed token whose HMAC differs.
+    fn confirm_bad_signature(&self, token: &[u8]) -> Result<(), String> {
+        let (signing_input, _, payload, signature) = self.well_formed(token)?;
+        if nesting_depth(&payload) > MAX_JSON_DEPTH {
+            return Err(format!("payload nests deeper than {MAX_JSON_DEPTH}"));
+        }
+        if signature == hmac_sha256(self.secret, &signing_input) {
+            return Err("the signature is the HMAC of the signing input".into());
+        }
+        Ok(())
+    }
+
+    /// PyJWT raises `ExpiredSignatureError`: a verified token whose first failing claim
+    /// check is `exp`.
+    fn confirm_expired(&self, token: &[u8]) -> Result<(), String> {
+        let (signing_input, _, payload, signature) = self.well_formed(token)?;
+        if signature != hmac_sha256(self.secret, &signing_input) {
+            return Err("the signature is not the HMAC of the signing input".into());
+        }
+        if nesting_depth(&payload) > MAX_JSON_DEPTH {
+            return Err(format!("payload nests deeper than {MAX_JSON_DEPTH}"));
+        }
+        if std::str::from_utf8(&payload).is_err() {
+            return Err("payload is not UTF-8".into());
+        }
+        let claims = object_members(&payload).map_err(|err| format!("payload: {err}"))?;
+        match check_claims(&claims, &self.expected) {
+            Err(reason) if reason.starts_with("exp ") && reason.contains("<= now - leeway") => {
+                Ok(())
             }
+            Err(reason) => Err(format!("PyJWT refuses it otherwise: {reason}")),
+            Ok(()) => Err("PyJWT accepts it".into()),
         }
     }
 
