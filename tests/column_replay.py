@@ -132,8 +132,11 @@ def _check(token: Any, key: Any, arguments: dict[str, Any], complete: tuple[bool
     if column is None:
         REPLAYED["not Arrow text"] += 1
         return
+    # decode_unverified is decode with these options and nothing else: other arguments
+    # (an audience of the wrong type, say) are still checked by decode, so they go through
+    # verify, whose options turn verification off just the same.
     options = arguments.get("options")
-    unverified = isinstance(options, dict) and options == {"verify_signature": False}
+    unverified = options == {"verify_signature": False} and set(arguments) == {"options"}
     if unverified:
         verdict = _outcome(lambda: arrow.decode_unverified(column))
     else:
