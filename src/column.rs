@@ -531,9 +531,16 @@ impl Iterator for VerdictReader {
     type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let verdicts = Python::attach(|py| {
+        // The consumer may ask from any thread, even one that never ran Python; a stream
+        // read after the interpreter has shut down ends with an error, not a panic.
+        let verdicts = Python::try_attach(|py| {
             self.next_verdicts(py)
                 .map_err(|error| ArrowError::ExternalError(Box::new(PyErrText(error.to_string()))))
+        })
+        .unwrap_or_else(|| {
+            Err(ArrowError::ExternalError(Box::new(PyErrText(
+                "the Python interpreter is not running".to_owned(),
+            ))))
         });
         verdicts.transpose().map(|v| v.map(RecordBatch::from))
     }

@@ -829,7 +829,7 @@ pub mod arrow_capsule {
                 None => None,
             };
             PyValueError::new_err(format!(
-                "invalid Arrow data: the stream failed (error {status}){}",
+                "the Arrow stream of tokens failed (error {status}){}",
                 detail.map(|d| format!(": {d}")).unwrap_or_default()
             ))
         }

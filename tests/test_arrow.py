@@ -322,3 +322,28 @@ def test_duckdb_arrow_udf_and_query_over_verdicts() -> None:
     assert counts["InvalidSignatureError"] == sum(
         1 for e in expected if e["error"] == "InvalidSignatureError"
     )
+
+
+def test_a_stream_read_on_another_thread() -> None:
+    import threading
+
+    verdicts = arrow.verify(pa.chunked_array([MIXED]), SECRET, algorithms=ALGORITHMS)
+    read: list[Any] = []
+    reader = threading.Thread(target=lambda: read.append(pa.table(verdicts)))
+    reader.start()
+    reader.join()
+    assert_verdicts_are_decodes(read[0], MIXED, algorithms=ALGORITHMS)
+
+
+def test_an_input_stream_that_fails_fails_the_verdict_stream() -> None:
+    schema = pa.schema([("token", pa.string())])
+
+    def batches() -> Any:
+        yield pa.record_batch([pa.array(MIXED[:3])], schema=schema)
+        raise OSError("the log file went away")
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    verdicts = pa.RecordBatchReader.from_stream(arrow.verify(reader, SECRET, algorithms=ALGORITHMS))
+    assert verdicts.read_next_batch().num_rows == 3
+    with pytest.raises(pa.ArrowException, match="tokens failed .*the log file went away"):
+        verdicts.read_next_batch()
