@@ -345,5 +345,5 @@ def test_an_input_stream_that_fails_fails_the_verdict_stream() -> None:
     reader = pa.RecordBatchReader.from_batches(schema, batches())
     verdicts = pa.RecordBatchReader.from_stream(arrow.verify(reader, SECRET, algorithms=ALGORITHMS))
     assert verdicts.read_next_batch().num_rows == 3
-    with pytest.raises(pa.ArrowException, match="tokens failed .*the log file went away"):
+    with pytest.raises(pa.ArrowException, match=r"tokens failed .*the log file went away"):
         verdicts.read_next_batch()
