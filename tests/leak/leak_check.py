@@ -318,6 +318,57 @@ def fast_path_phase(decodes: int, bound_mib: float) -> bool:
     return rss_growth <= bound_mib * MIB and block_growth <= FAST_PATH_BLOCK_BOUND
 
 
+def column_phase(rounds: int, bound_mib: float) -> bool:
+    """``turbojwt.arrow`` over arrays and streams, mixed tokens (fallbacks included).
+
+    Each round imports a column through the PyCapsule interface (the one unsafe import in
+    the crate), judges it, and reads the verdicts back as an array and as a stream. Skipped
+    (and reported) without pyarrow.
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:
+        print("column path: skipped, pyarrow is not installed")
+        return True
+    from turbojwt import arrow
+
+    secret = "column-path-secret-0123456789abcdef"
+    tokens: list[Any] = [
+        turbojwt.encode({**CLAIMS, "sid": f"s-{index:08x}"}, secret) for index in range(5000)
+    ]
+    tokens[::97] = ["not.a.token"] * len(tokens[::97])  # the Python fallback
+    tokens[1::89] = [None] * len(tokens[1::89])
+    column = pa.array(tokens)
+    chunked = pa.chunked_array([tokens[:2500], tokens[2500:]])
+
+    def one_round() -> tuple[int, int, int]:
+        verdicts = arrow.verify(column, secret, algorithms=["HS256"], options={"verify_aud": False})
+        as_array = pa.array(verdicts)
+        streamed = pa.table(
+            arrow.verify(chunked, secret, algorithms=["HS256"], options={"verify_aud": False})
+        )
+        assert len(as_array) == streamed.num_rows == len(tokens)
+        return verdicts.counts()
+
+    answer = one_round()
+    for _ in range(3):
+        one_round()
+    gc.collect()
+    rss, blocks = rss_bytes(), sys.getallocatedblocks()
+    for _ in range(rounds):
+        if one_round() != answer:
+            print("FAIL: the column path changed its answer")
+            return False
+    gc.collect()
+    rss_growth, block_growth = rss_bytes() - rss, sys.getallocatedblocks() - blocks
+    print(
+        f"column path: {rounds:,} rounds of {2 * len(tokens):,} tokens: RSS "
+        f"{rss_growth / MIB:+.2f} MiB (bound {bound_mib} MiB), allocated blocks "
+        f"{block_growth:+,} (bound {FAST_PATH_BLOCK_BOUND:,})"
+    )
+    return rss_growth <= bound_mib * MIB and block_growth <= FAST_PATH_BLOCK_BOUND
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--decodes", type=int, default=1_000_000)
@@ -399,6 +450,9 @@ def main() -> int:
         return 1
     if not fast_path_phase(max(100_000, args.decodes // 3), args.bound_mib):
         print("FAIL: memory grew on the fast path")
+        return 1
+    if not column_phase(max(20, args.decodes // 20_000), args.bound_mib):
+        print("FAIL: memory grew on the column path")
         return 1
     print("OK")
     return 0
