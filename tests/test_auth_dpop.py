@@ -498,6 +498,21 @@ def test_extract_credentials() -> None:
             extract_credentials(bad)
 
 
+def test_token68_answers_are_remembered_per_string() -> None:
+    from turbojwt.auth import dpop
+
+    dpop._is_token68.cache_clear()
+    for _ in range(2):  # the second round answers from the cache
+        assert extract_credentials("DPoP abc.def-ghi_~+/==") == ("DPoP", "abc.def-ghi_~+/==")
+        for bad in ("DPoP ab=c", "DPoP a!b", "DPoP \u00e9t\u00e9", "DPoP ab==="[:-1] + "c"):
+            with pytest.raises(MalformedAuthorizationError):
+                extract_credentials(bad)
+    assert dpop._is_token68.cache_info().hits >= 4
+    for index in range(dpop._TOKEN_CACHE_SIZE + 100):  # bounded: old strings are dropped
+        assert extract_credentials(f"DPoP token{index}") == ("DPoP", f"token{index}")
+    assert dpop._is_token68.cache_info().currsize <= dpop._TOKEN_CACHE_SIZE
+
+
 # --- tokens bound by TokenIssuer -------------------------------------------------------------
 
 
