@@ -384,6 +384,63 @@ def test_consume_false_leaves_the_proof_unspent(verifier: DPoPVerifier, es256: A
         verifier.consume_jti(checked)
 
 
+# --- what a verifier remembers about proof headers -----------------------------------------
+
+
+def test_a_remembered_header_does_not_vouch_for_another_key(es256: Any) -> None:
+    verifier = DPoPVerifier(MemoryDenylist())
+    other = ec.generate_private_key(ec.SECP256R1())
+    mine = {**public_jwk(es256), "kid": "k1"}
+    theirs = {**public_jwk(other), "kid": "k1"}  # the same kid, another key
+    first = verifier.verify(make_proof(es256, jwk=mine), method="GET", url=URL,
+                            access_token=ACCESS_TOKEN)  # fmt: skip
+    assert first.jkt == hand_thumbprint(mine)
+    # Signed by the other key under the remembered header (same typ, alg and jwk): the
+    # remembered key checks the signature, and refuses it.
+    refused(verifier, make_proof(other, jwk=mine), "signature does not verify")
+    # The other key's own header: its own key and thumbprint, which the binding refuses.
+    second = verifier.verify(make_proof(other, jwk=theirs), method="GET", url=URL,
+                             access_token=ACCESS_TOKEN)  # fmt: skip
+    assert second.jkt == hand_thumbprint(theirs) != first.jkt
+    with pytest.raises(InvalidDPoPProofError, match="does not match the token"):
+        check_binding({"cnf": {"jkt": first.jkt}}, second)
+    # A returned jwk is a copy: changing it changes nothing remembered.
+    first.jwk["x"] = theirs["x"]
+    again = verifier.verify(make_proof(es256, jwk=mine), method="GET", url=URL,
+                            access_token=ACCESS_TOKEN)  # fmt: skip
+    assert again.jwk == mine and again.jkt == first.jkt
+
+
+def test_a_remembered_public_key_lets_no_private_jwk_through(es256: Any) -> None:
+    verifier = DPoPVerifier(MemoryDenylist())
+    verifier.verify(make_proof(es256), method="GET", url=URL, access_token=ACCESS_TOKEN)
+    private_jwk = json.loads(pyjwt.algorithms.ECAlgorithm.to_jwk(es256))
+    for _ in range(2):  # refused each time, not remembered as a key
+        refused(verifier, make_proof(es256, jwk=private_jwk), "must be a public key")
+
+
+def test_remembered_headers_are_bounded(es256: Any) -> None:
+    from turbojwt.auth import dpop
+
+    verifier = DPoPVerifier(MemoryDenylist())
+    jwk = public_jwk(es256)
+    for index in range(dpop._KEY_CACHE_SIZE + 5):
+        proof = make_proof(es256, jwk={**jwk, "kid": str(index)})
+        verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)
+        assert len(verifier._headers) <= dpop._KEY_CACHE_SIZE
+
+
+def test_a_proof_is_the_dataclass_its_constructor_makes() -> None:
+    from turbojwt.auth.dpop import _new_proof
+
+    fast = _new_proof("jkt", {"kty": "OKP"}, {"jti": "1"}, "EdDSA")
+    slow = DPoPProof(jkt="jkt", jwk={"kty": "OKP"}, claims={"jti": "1"}, algorithm="EdDSA")
+    assert type(fast) is DPoPProof
+    assert fast == slow and repr(fast) == repr(slow) and vars(fast) == vars(slow)
+    with pytest.raises(AttributeError):
+        fast.jkt = "other"  # type: ignore[misc]
+
+
 # --- replay across processes ---------------------------------------------------------------
 
 _WORKER = textwrap.dedent(
@@ -496,6 +553,21 @@ def test_extract_credentials() -> None:
     for bad in ("DPoP", "DPoP a b", "DPoP a,b", "DPoP\tabc", "DPoP ab=c"):
         with pytest.raises(MalformedAuthorizationError):
             extract_credentials(bad)
+
+
+def test_token68_answers_are_remembered_per_string() -> None:
+    from turbojwt.auth import dpop
+
+    dpop._is_token68.cache_clear()
+    for _ in range(2):  # the second round answers from the cache
+        assert extract_credentials("DPoP abc.def-ghi_~+/==") == ("DPoP", "abc.def-ghi_~+/==")
+        for bad in ("DPoP ab=c", "DPoP a!b", "DPoP \u00e9t\u00e9", "DPoP ab==="[:-1] + "c"):
+            with pytest.raises(MalformedAuthorizationError):
+                extract_credentials(bad)
+    assert dpop._is_token68.cache_info().hits >= 4
+    for index in range(dpop._TOKEN_CACHE_SIZE + 100):  # bounded: old strings are dropped
+        assert extract_credentials(f"DPoP token{index}") == ("DPoP", f"token{index}")
+    assert dpop._is_token68.cache_info().currsize <= dpop._TOKEN_CACHE_SIZE
 
 
 # --- tokens bound by TokenIssuer -------------------------------------------------------------
