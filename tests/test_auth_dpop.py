@@ -369,6 +369,51 @@ def test_malformed_proofs(verifier: DPoPVerifier, junk: str) -> None:
     refused(verifier, junk, "DPoP proof|exactly one")
 
 
+# JSON lets a string hold a lone surrogate ("\\ud800" decodes to one), which strict UTF-8
+# cannot encode: a proof made of them is a bad proof, never an encoding error (a 500).
+LONE = "\ud800"
+
+
+def test_lone_surrogates_in_ath_and_jti(verifier: DPoPVerifier, es256: Any) -> None:
+    for claims in ({"ath": LONE}, {"ath": hand_ath(ACCESS_TOKEN) + LONE}):
+        refused(verifier, make_proof(es256, claims=claims), "ath does not match")
+    for jti in (LONE, "a" + LONE + "b", "\udc00"):
+        for consume in (True, False):
+            refused(verifier, make_proof(es256, claims={"jti": jti}), "jti claim is not a valid",
+                    consume=consume)  # fmt: skip
+    # A proof put together by the caller meets the same check in consume_jti.
+    made = DPoPProof(jkt="j", jwk={}, claims={"jti": LONE, "iat": time.time()}, algorithm="ES256")
+    with pytest.raises(InvalidDPoPProofError, match="jti claim is not a valid"):
+        verifier.consume_jti(made)
+    # Any other non-ASCII jti is a jti like another.
+    verifier.verify(make_proof(es256, claims={"jti": "é\U0001f600"}), method="GET", url=URL,
+                    access_token=ACCESS_TOKEN)  # fmt: skip
+
+
+def test_lone_surrogates_elsewhere_in_a_request(verifier: DPoPVerifier, es256: Any) -> None:
+    refused(verifier, make_proof(es256, htu=URL + LONE), "htu does not match")
+    refused(verifier, make_proof(es256, htu=f"https://api{LONE}.example.com/orders"), "htu")
+    refused(verifier, make_proof(es256, htm="GET" + LONE), "requests, not GET")
+    # A kid in the proof's jwk is only handed back.
+    odd_kid = {**public_jwk(es256), "kid": LONE}
+    result = verifier.verify(make_proof(es256, jwk=odd_kid), method="GET", url=URL,
+                             access_token=ACCESS_TOKEN)  # fmt: skip
+    assert result.jwk["kid"] == LONE
+    # An access token that is no token68 (not ASCII): no ath matches it.
+    for token in (ACCESS_TOKEN + LONE, ACCESS_TOKEN + "é"):
+        refused(verifier, make_proof(es256), "ath does not match", access_token=token)
+    # The proof key against a token's cnf.jkt, and a nonce.
+    proof = verifier.verify(make_proof(es256), method="GET", url=URL, access_token=ACCESS_TOKEN)
+    with pytest.raises(InvalidDPoPProofError, match="does not match the token's cnf"):
+        check_binding({"cnf": {"jkt": LONE}}, proof)
+    nonces = DPoPNonces(b"n" * 32)
+    with_nonces = DPoPVerifier(MemoryDenylist(), nonces=nonces)
+    with pytest.raises(UseDPoPNonceError):
+        with_nonces.verify(make_proof(es256, claims={"nonce": LONE}), method="GET", url=URL,
+                           access_token=ACCESS_TOKEN)  # fmt: skip
+    assert not nonces.is_valid(nonces.current() + LONE)
+
+
 def test_replay_in_one_process(verifier: DPoPVerifier, es256: Any) -> None:
     proof = make_proof(es256)
     verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)

@@ -160,6 +160,18 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _same_text(a: str, b: str) -> bool:
+    """``a == b`` in constant time, for any two strings.
+
+    ``hmac.compare_digest`` takes ASCII strings only, and a claim decoded from JSON may hold
+    anything, lone surrogates (``"\\ud800"``) included, which strict UTF-8 cannot encode.
+    ``surrogatepass`` encodes every string, and different strings to different bytes.
+    """
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """The RFC 7638 SHA-256 thumbprint of a public JWK (EC, OKP or RSA), base64url."""
     kty = jwk.get("kty")
@@ -234,7 +246,7 @@ def check_binding(claims: Mapping[str, Any], proof: Optional[DPoPProof]) -> None
         return
     if jkt is None:
         raise DPoPBindingError("The token is not bound to a DPoP key")
-    if not hmac.compare_digest(jkt.encode(), proof.jkt.encode()):
+    if not _same_text(jkt, proof.jkt):
         raise InvalidDPoPProofError("The proof key does not match the token's cnf.jkt")
 
 
@@ -311,10 +323,7 @@ class DPoPNonces:
         if not isinstance(nonce, str):
             return False
         window = int(self._clock() // self.lifetime)
-        return any(
-            hmac.compare_digest(nonce.encode(), self._nonce(w).encode())
-            for w in (window, window - 1)
-        )
+        return any(_same_text(nonce, self._nonce(w)) for w in (window, window - 1))
 
 
 # --- the verifier ------------------------------------------------------------------------
@@ -431,6 +440,8 @@ class DPoPVerifier:
         iat: Any = claims.get("iat")
         if type(jti) is not str or not jti:
             raise InvalidDPoPProofError("The DPoP proof's jti claim is missing")
+        if not jti.isascii() and not _is_unicode(jti):
+            raise InvalidDPoPProofError(_BAD_JTI)
         if type(htm) is not str or not htm:
             raise InvalidDPoPProofError("The DPoP proof's htm claim is missing")
         if type(htu) is not str or not htu:
@@ -454,9 +465,7 @@ class DPoPVerifier:
 
         if access_token is not None:
             ath = claims.get("ath")
-            if type(ath) is not str or not hmac.compare_digest(
-                ath.encode(), access_token_hash(access_token).encode()
-            ):
+            if type(ath) is not str or not _ath_matches(ath, access_token):
                 raise InvalidDPoPProofError("The DPoP proof's ath does not match the access token")
 
         if self.nonces is not None and not self.nonces.is_valid(claims.get("nonce")):
@@ -477,7 +486,11 @@ class DPoPVerifier:
         """
         iat = float(proof.claims["iat"])
         expires_at = max(iat, self._clock()) + self.max_age + self.max_skew
-        digest = hashlib.sha256(f"{proof.jkt}\x00{proof.claims['jti']}".encode()).hexdigest()
+        try:
+            replay_key = f"{proof.jkt}\x00{proof.claims['jti']}".encode()
+        except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
+            raise InvalidDPoPProofError(_BAD_JTI) from None
+        digest = hashlib.sha256(replay_key).hexdigest()
         if not self.replay_store.consume(self._key_prefix + digest, expires_at):
             raise InvalidDPoPProofError("The DPoP proof was already used (jti replay)")
 
@@ -514,6 +527,26 @@ class DPoPVerifier:
         if not _key_fits(key, alg):
             raise InvalidDPoPProofError(f"The DPoP proof's jwk is not a {alg} key")
         return alg, key, jwk_thumbprint(jwk), jwk
+
+
+_BAD_JTI = "The DPoP proof's jti claim is not a valid Unicode string"
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` is free of lone surrogates (JSON lets ``"\\ud800"`` through)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _ath_matches(ath: str, access_token: str) -> bool:
+    try:
+        expected = access_token_hash(access_token)
+    except UnicodeEncodeError:  # no token68 (ASCII) token: no ath can match it
+        return False
+    return _same_text(ath, expected)
 
 
 #: What ``_check_header`` keeps per header: alg, key, thumbprint, jwk.
