@@ -414,6 +414,17 @@ def test_lone_surrogates_elsewhere_in_a_request(verifier: DPoPVerifier, es256: A
     assert not nonces.is_valid(nonces.current() + LONE)
 
 
+@pytest.mark.parametrize("item", [b"x", bytearray(b"x"), None, 1, 1.5, ["x"], {"x": 1}])
+def test_a_proof_that_is_no_string(verifier: DPoPVerifier, es256: Any, item: Any) -> None:
+    refused(verifier, [item], "must be a string")
+    refused(verifier, (item,), "must be a string")
+    if item is not None and not isinstance(item, (list, dict)):
+        refused(verifier, item, "must be a string")
+    # A real proof's bytes are no exception.
+    refused(verifier, [make_proof(es256).encode()], "must be a string, not bytes")
+    refused(verifier, make_proof(es256).encode(), "must be a string, not bytes")
+
+
 def test_replay_in_one_process(verifier: DPoPVerifier, es256: Any) -> None:
     proof = make_proof(es256)
     verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)

@@ -404,7 +404,7 @@ class DPoPVerifier:
         must hash it) and None at a token endpoint. ``consume=False`` skips recording the
         ``jti``, for a caller that calls ``consume_jti`` once its other checks passed.
         """
-        if type(proof) is list and len(proof) == 1:
+        if type(proof) is list and len(proof) == 1 and type(proof[0]) is str:
             proof = proof[0]
         if not isinstance(proof, str) or not proof or "," in proof or " " in proof:
             proof = _single_proof(proof)
@@ -573,10 +573,14 @@ def _key_fits(key: NativeKey, alg: str) -> bool:
     return key.kty == "OKP"
 
 
-def _single_proof(proof: Union[str, Iterable[str], None]) -> str:
+def _single_proof(proof: object) -> str:
+    """The one proof in ``proof`` (a header value, or the list of them), stripped."""
     if proof is None:
         raise InvalidDPoPProofError("The request has no DPoP proof header")
     if not isinstance(proof, str):
+        # Bytes iterate as numbers, and other objects do not iterate at all.
+        if isinstance(proof, (bytes, bytearray, memoryview)) or not isinstance(proof, Iterable):
+            raise InvalidDPoPProofError(_not_a_string(proof))
         values = list(proof)
         if len(values) != 1:
             raise InvalidDPoPProofError(
@@ -585,7 +589,13 @@ def _single_proof(proof: Union[str, Iterable[str], None]) -> str:
                 else "The request must carry exactly one DPoP proof header"
             )
         proof = values[0]
+        if not isinstance(proof, str):
+            raise InvalidDPoPProofError(_not_a_string(proof))
     proof = proof.strip(" \t")
     if not proof or "," in proof or " " in proof:
         raise InvalidDPoPProofError("The request must carry exactly one DPoP proof")
     return proof
+
+
+def _not_a_string(value: object) -> str:
+    return f"The DPoP proof header must be a string, not {type(value).__name__}"
