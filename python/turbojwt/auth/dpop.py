@@ -465,7 +465,13 @@ class DPoPVerifier:
 
         if access_token is not None:
             ath = claims.get("ath")
-            if type(ath) is not str or not _ath_matches(ath, access_token):
+            # compare_digest takes ASCII strings as they are; an ath or a token that is not
+            # ASCII (a lone surrogate, say) cannot match, as a hash is base64url.
+            if (
+                type(ath) is not str
+                or not (ath.isascii() and access_token.isascii())
+                or not hmac.compare_digest(ath, access_token_hash(access_token))
+            ):
                 raise InvalidDPoPProofError("The DPoP proof's ath does not match the access token")
 
         if self.nonces is not None and not self.nonces.is_valid(claims.get("nonce")):
@@ -539,14 +545,6 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _ath_matches(ath: str, access_token: str) -> bool:
-    try:
-        expected = access_token_hash(access_token)
-    except UnicodeEncodeError:  # no token68 (ASCII) token: no ath can match it
-        return False
-    return _same_text(ath, expected)
 
 
 #: What ``_check_header`` keeps per header: alg, key, thumbprint, jwk.
