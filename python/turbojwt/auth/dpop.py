@@ -167,6 +167,8 @@ def _same_text(a: str, b: str) -> bool:
     anything, lone surrogates (``"\\ud800"``) included, which strict UTF-8 cannot encode.
     ``surrogatepass`` encodes every string, and different strings to different bytes.
     """
+    if a.isascii() and b.isascii():  # every real thumbprint and nonce: no encoding
+        return hmac.compare_digest(a, b)
     return hmac.compare_digest(
         a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
     )
