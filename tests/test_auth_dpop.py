@@ -20,6 +20,8 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+import turbojwt
+from turbojwt.api_jws import PyJWS
 from turbojwt.auth import MemoryDenylist, SQLiteDenylist, TokenIssuer
 from turbojwt.auth.dpop import (
     DPoPBindingError,
@@ -484,6 +486,115 @@ def test_remembered_headers_are_bounded(es256: Any) -> None:
         proof = make_proof(es256, jwk={**jwk, "kid": str(index)})
         verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)
         assert len(verifier._headers) <= dpop._KEY_CACHE_SIZE
+
+
+def sign_es256(key: Any, signing_input: str) -> str:
+    """``signing_input`` with an ES256 signature appended (any payload, JSON or not)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def outcome(verifier: DPoPVerifier, proof: str) -> str:
+    try:
+        result = verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)
+    except InvalidDPoPProofError as error:
+        return f"{type(error).__name__}: {error}"
+    return f"verified {result.claims}"
+
+
+@needs_cryptography
+def test_a_remembered_header_answers_as_a_first_sight_one(es256: Any) -> None:
+    # Under a remembered header the proof is checked by NativeKey.verify_jws, which does
+    # not parse the header again: every proof must get the answer, and the message, a
+    # verifier seeing the header for the first time gives.
+    valid = make_proof(es256)
+    segment, payload, signature = valid.split(".")
+    claims = {"jti": "j", "htm": "GET", "htu": URL, "iat": int(time.time()),
+              "ath": hand_ath(ACCESS_TOKEN)}  # fmt: skip
+    payload_of = lambda value: b64url(json.dumps(value).encode())  # noqa: E731
+    other = ec.generate_private_key(ec.SECP256R1())
+    limit = turbojwt.get_limits()[0]
+    proofs = [
+        valid,
+        make_proof(es256),  # another jti under the same header
+        segment,
+        segment + ".",
+        f"{segment}.{payload}",
+        f"{segment}.{payload}.",
+        f"{segment}..{signature}",
+        f"{segment}.{payload}.{signature}.",
+        f"{segment}.{payload}.{payload}.{signature}",
+        f"{segment}.{payload}=.{signature}",
+        f"{segment}.{payload}.{signature}==",
+        f"{segment}.{payload}.{signature[:-2]}",
+        f"{segment}.{payload[:-1]}é.{signature}",
+        f"{segment}.{payload}.{signature}\x00",
+        f"{segment}.{payload}.!{signature[1:]}",
+        f"{segment}.{payload}.{b64url(bytes(64))}",
+        f"{segment}.{payload_of({**claims, 'jti': 'k'})}.{signature}",
+        sign_es256(other, f"{segment}.{payload}"),
+        sign_es256(es256, f"{segment}.{b64url(b'not json')}"),
+        sign_es256(es256, f"{segment}.{b64url(b'[1, 2]')}"),
+        sign_es256(es256, f"{segment}.{payload_of({**claims, 'jti': LONE})}"),
+        sign_es256(es256, f"{segment}.{payload_of({**claims, 'htm': 'POST'})}"),
+        f"{segment}.{'A' * limit}.{signature}",
+    ]
+    for proof in proofs:
+        fresh = DPoPVerifier(MemoryDenylist())
+        warm = DPoPVerifier(MemoryDenylist())
+        warm.verify(make_proof(es256), method="GET", url=URL, access_token=ACCESS_TOKEN)
+        assert segment in warm._headers
+        parsed: list[str] = []
+        load = warm._load
+
+        def counted_load(token: str, load: Any = load, parsed: list[str] = parsed) -> Any:
+            parsed.append(token)
+            return load(token)
+
+        warm._load = counted_load
+        assert outcome(warm, proof) == outcome(fresh, proof), proof[:200]
+        if "." in proof:  # (with no dot, there is no header segment to remember)
+            assert not parsed, "a remembered header was parsed again"
+    assert outcome(fresh, valid).startswith("verified")
+
+    # A header with "b64" (RFC 7797) is never checked that way: the full parse reads it.
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(es256), "b64": False}
+    unencoded = sign_es256(es256, f"{b64url(json.dumps(header).encode())}.")
+    fresh, warm = DPoPVerifier(MemoryDenylist()), DPoPVerifier(MemoryDenylist())
+    first = outcome(warm, unencoded)
+    assert outcome(warm, unencoded) == first == outcome(fresh, unencoded)
+    assert "payload is not a JSON object" in first
+
+
+@needs_cryptography
+def test_native_key_verify_jws(es256: Any) -> None:
+    from turbojwt._turbojwt import NativeKey
+    from turbojwt.exceptions import DecodeError
+
+    key = NativeKey.from_jwk({name: public_jwk(es256)[name] for name in ("crv", "kty", "x", "y")})
+    proof = make_proof(es256)
+    segment, payload, signature = proof.split(".")
+    assert key.verify_jws("ES256", proof) == base64.urlsafe_b64decode(payload + "==")
+    assert key.verify_jws("ES256", proof.encode()) == key.verify_jws("ES256", proof)
+    # The header segment is not read at all.
+    assert key.verify_jws("ES256", f"x.{payload}.{signature}") is None  # not what was signed
+    assert key.verify_jws("ES256", sign_es256(es256, f"!!.{payload}")) is not None
+    for wrong in ("ES384", "RS256", "EdDSA", "HS256", "none", "nonsense"):
+        assert key.verify_jws(wrong, proof) is None
+    assert key.verify_jws("ES256", f"{segment}.{payload}.{b64url(bytes(64))}") is None
+    for token, message in [
+        ("abc", "Not enough segments"),
+        ("a.b", "Not enough segments"),
+        (f"{segment}.!.{signature}", "Invalid payload padding"),
+        (f"{segment}.{payload}.!", "Invalid crypto padding"),
+    ]:
+        with pytest.raises(DecodeError, match=message):
+            key.verify_jws("ES256", token)
+        with pytest.raises(DecodeError, match=message):
+            PyJWS()._load(token)
 
 
 def test_a_proof_is_the_dataclass_its_constructor_makes() -> None:
