@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import queue
+import random
 import sqlite3
 import sys
 import threading
@@ -183,6 +184,119 @@ def test_writes_sweep_expired_entries(store: Denylist, clock: FakeClock) -> None
         store.revoke(f"new-{n}", clock() + LIFETIME)
 
     assert store.purge_expired() == 0  # "old" went with the writes
+
+
+class ScanningDenylist:
+    """The reference: MemoryDenylist as it was, sweeping by a scan of every entry."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.entries: dict[str, float] = {}
+        self.writes = 0
+
+    def revoke(self, jti: str, expires_at: float) -> None:
+        self.entries[jti] = max(expires_at, self.entries.get(jti, expires_at))
+        self.count_write()
+
+    def revoked(self, jtis: list[str]) -> set[str]:
+        now = self.clock()
+        return {jti for jti in jtis if self.entries.get(jti, now) > now}
+
+    def consume(self, jti: str, expires_at: float) -> bool:
+        now = self.clock()
+        if self.entries.get(jti, now) > now:
+            return False
+        self.entries[jti] = expires_at
+        self.count_write()
+        return True
+
+    def count_write(self) -> None:
+        self.writes += 1
+        if self.writes % PURGE_EVERY == 0:
+            self.purge_expired()
+
+    def purge_expired(self) -> int:
+        now = self.clock()
+        expired = [jti for jti, expires_at in self.entries.items() if expires_at <= now]
+        for jti in expired:
+            del self.entries[jti]
+        return len(expired)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_memory_sweeps_answer_as_a_full_scan_did(seed: int, clock: FakeClock) -> None:
+    # Many entries, ids revoked and consumed again, times earlier and later than before
+    # (NaN and infinity too), a clock that mostly moves on and sometimes back: every answer,
+    # and what is kept, the same as the scan's.
+    rng = random.Random(seed)
+    store = MemoryDenylist(clock=clock)
+    model = ScanningDenylist(clock)
+    ids = [f"jti-{n}" for n in range(3000)]
+    hot = ids[:5]  # revoked again and again with later times: left-behind heap items
+
+    def expiry() -> float:
+        pick = rng.random()
+        if pick < 0.01:
+            return math.nan
+        if pick < 0.02:
+            return math.inf
+        return clock() + rng.choice((rng.uniform(-5, 60), float(rng.randint(0, 30))))
+
+    def kept(entries: dict[str, float]) -> dict[str, object]:
+        return {jti: "NaN" if math.isnan(when) else when for jti, when in entries.items()}
+
+    peak = 0
+    for step in range(40_000):
+        action = rng.random()
+        if action < 0.4:
+            jti, expires_at = rng.choice(ids), expiry()
+            store.revoke(jti, expires_at)
+            model.revoke(jti, expires_at)
+        elif action < 0.5:
+            jti, expires_at = rng.choice(hot), clock() + step
+            store.revoke(jti, expires_at)
+            model.revoke(jti, expires_at)
+        elif action < 0.8:
+            jti, expires_at = rng.choice(ids), expiry()
+            assert store.consume(jti, expires_at) == model.consume(jti, expires_at)
+        elif action < 0.9:
+            sample = rng.sample(ids, 20)
+            assert store.revoked(sample) == model.revoked(sample)
+        elif action < 0.902:
+            assert store.purge_expired() == model.purge_expired()
+        else:
+            clock.advance(rng.choice((rng.uniform(0, 2), rng.uniform(-3, 0), 0.0)))
+        assert len(store._entries) == len(model.entries)
+        peak = max(peak, len(model.entries))
+        assert len(store._expiries) <= 2 * peak + PURGE_EVERY  # left-behind items bounded
+    assert kept(store._entries) == kept(model.entries)
+    assert store.revoked(ids) == model.revoked(ids)
+
+
+class CountedTime(float):
+    """An expiry time that counts how often a sweep asks whether it has passed."""
+
+    asked = 0
+
+    def __le__(self, other: object) -> bool:
+        CountedTime.asked += 1
+        return float(self) <= other  # type: ignore[operator]
+
+
+def test_memory_sweeps_read_only_the_expired_entries(clock: FakeClock) -> None:
+    # 20,000 live entries and a few hundred short-lived ones: the sweeps every 256 writes
+    # look at the entries that expired, not at every live one (a scan asked 20,000 times
+    # per sweep).
+    store = MemoryDenylist(clock=clock)
+    for n in range(20_000):
+        store.revoke(f"long-{n}", CountedTime(clock() + LIFETIME))
+    CountedTime.asked = 0
+    for n in range(4 * PURGE_EVERY):
+        assert store.consume(f"short-{n}", CountedTime(clock() + 1))
+        clock.advance(0.01)
+    assert 0 < CountedTime.asked < 4 * PURGE_EVERY + 10
+    assert len(store._entries) < 20_000 + 2 * PURGE_EVERY
+    assert store.revoked(["long-0", "long-19999"]) == {"long-0", "long-19999"}
 
 
 def test_consume_is_true_only_the_first_time(store: Denylist, clock: FakeClock) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
+import turbojwt
+from turbojwt.api_jws import PyJWS
 from turbojwt.auth import MemoryDenylist, SQLiteDenylist, TokenIssuer
 from turbojwt.auth.dpop import (
     DPoPBindingError,
@@ -369,6 +371,62 @@ def test_malformed_proofs(verifier: DPoPVerifier, junk: str) -> None:
     refused(verifier, junk, "DPoP proof|exactly one")
 
 
+# JSON lets a string hold a lone surrogate ("\\ud800" decodes to one), which strict UTF-8
+# cannot encode: a proof made of them is a bad proof, never an encoding error (a 500).
+LONE = "\ud800"
+
+
+def test_lone_surrogates_in_ath_and_jti(verifier: DPoPVerifier, es256: Any) -> None:
+    for claims in ({"ath": LONE}, {"ath": hand_ath(ACCESS_TOKEN) + LONE}):
+        refused(verifier, make_proof(es256, claims=claims), "ath does not match")
+    for jti in (LONE, "a" + LONE + "b", "\udc00"):
+        for consume in (True, False):
+            refused(verifier, make_proof(es256, claims={"jti": jti}), "jti claim is not a valid",
+                    consume=consume)  # fmt: skip
+    # A proof put together by the caller meets the same check in consume_jti.
+    made = DPoPProof(jkt="j", jwk={}, claims={"jti": LONE, "iat": time.time()}, algorithm="ES256")
+    with pytest.raises(InvalidDPoPProofError, match="jti claim is not a valid"):
+        verifier.consume_jti(made)
+    # Any other non-ASCII jti is a jti like another.
+    verifier.verify(make_proof(es256, claims={"jti": "é\U0001f600"}), method="GET", url=URL,
+                    access_token=ACCESS_TOKEN)  # fmt: skip
+
+
+def test_lone_surrogates_elsewhere_in_a_request(verifier: DPoPVerifier, es256: Any) -> None:
+    refused(verifier, make_proof(es256, htu=URL + LONE), "htu does not match")
+    refused(verifier, make_proof(es256, htu=f"https://api{LONE}.example.com/orders"), "htu")
+    refused(verifier, make_proof(es256, htm="GET" + LONE), "requests, not GET")
+    # A kid in the proof's jwk is only handed back.
+    odd_kid = {**public_jwk(es256), "kid": LONE}
+    result = verifier.verify(make_proof(es256, jwk=odd_kid), method="GET", url=URL,
+                             access_token=ACCESS_TOKEN)  # fmt: skip
+    assert result.jwk["kid"] == LONE
+    # An access token that is no token68 (not ASCII): no ath matches it.
+    for token in (ACCESS_TOKEN + LONE, ACCESS_TOKEN + "é"):
+        refused(verifier, make_proof(es256), "ath does not match", access_token=token)
+    # The proof key against a token's cnf.jkt, and a nonce.
+    proof = verifier.verify(make_proof(es256), method="GET", url=URL, access_token=ACCESS_TOKEN)
+    with pytest.raises(InvalidDPoPProofError, match="does not match the token's cnf"):
+        check_binding({"cnf": {"jkt": LONE}}, proof)
+    nonces = DPoPNonces(b"n" * 32)
+    with_nonces = DPoPVerifier(MemoryDenylist(), nonces=nonces)
+    with pytest.raises(UseDPoPNonceError):
+        with_nonces.verify(make_proof(es256, claims={"nonce": LONE}), method="GET", url=URL,
+                           access_token=ACCESS_TOKEN)  # fmt: skip
+    assert not nonces.is_valid(nonces.current() + LONE)
+
+
+@pytest.mark.parametrize("item", [b"x", bytearray(b"x"), None, 1, 1.5, ["x"], {"x": 1}])
+def test_a_proof_that_is_no_string(verifier: DPoPVerifier, es256: Any, item: Any) -> None:
+    refused(verifier, [item], "must be a string")
+    refused(verifier, (item,), "must be a string")
+    if item is not None and not isinstance(item, (list, dict)):
+        refused(verifier, item, "must be a string")
+    # A real proof's bytes are no exception.
+    refused(verifier, [make_proof(es256).encode()], "must be a string, not bytes")
+    refused(verifier, make_proof(es256).encode(), "must be a string, not bytes")
+
+
 def test_replay_in_one_process(verifier: DPoPVerifier, es256: Any) -> None:
     proof = make_proof(es256)
     verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)
@@ -428,6 +486,115 @@ def test_remembered_headers_are_bounded(es256: Any) -> None:
         proof = make_proof(es256, jwk={**jwk, "kid": str(index)})
         verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)
         assert len(verifier._headers) <= dpop._KEY_CACHE_SIZE
+
+
+def sign_es256(key: Any, signing_input: str) -> str:
+    """``signing_input`` with an ES256 signature appended (any payload, JSON or not)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def outcome(verifier: DPoPVerifier, proof: str) -> str:
+    try:
+        result = verifier.verify(proof, method="GET", url=URL, access_token=ACCESS_TOKEN)
+    except InvalidDPoPProofError as error:
+        return f"{type(error).__name__}: {error}"
+    return f"verified {result.claims}"
+
+
+@needs_cryptography
+def test_a_remembered_header_answers_as_a_first_sight_one(es256: Any) -> None:
+    # Under a remembered header the proof is checked by NativeKey.verify_jws, which does
+    # not parse the header again: every proof must get the answer, and the message, a
+    # verifier seeing the header for the first time gives.
+    valid = make_proof(es256)
+    segment, payload, signature = valid.split(".")
+    claims = {"jti": "j", "htm": "GET", "htu": URL, "iat": int(time.time()),
+              "ath": hand_ath(ACCESS_TOKEN)}  # fmt: skip
+    payload_of = lambda value: b64url(json.dumps(value).encode())  # noqa: E731
+    other = ec.generate_private_key(ec.SECP256R1())
+    limit = turbojwt.get_limits()[0]
+    proofs = [
+        valid,
+        make_proof(es256),  # another jti under the same header
+        segment,
+        segment + ".",
+        f"{segment}.{payload}",
+        f"{segment}.{payload}.",
+        f"{segment}..{signature}",
+        f"{segment}.{payload}.{signature}.",
+        f"{segment}.{payload}.{payload}.{signature}",
+        f"{segment}.{payload}=.{signature}",
+        f"{segment}.{payload}.{signature}==",
+        f"{segment}.{payload}.{signature[:-2]}",
+        f"{segment}.{payload[:-1]}é.{signature}",
+        f"{segment}.{payload}.{signature}\x00",
+        f"{segment}.{payload}.!{signature[1:]}",
+        f"{segment}.{payload}.{b64url(bytes(64))}",
+        f"{segment}.{payload_of({**claims, 'jti': 'k'})}.{signature}",
+        sign_es256(other, f"{segment}.{payload}"),
+        sign_es256(es256, f"{segment}.{b64url(b'not json')}"),
+        sign_es256(es256, f"{segment}.{b64url(b'[1, 2]')}"),
+        sign_es256(es256, f"{segment}.{payload_of({**claims, 'jti': LONE})}"),
+        sign_es256(es256, f"{segment}.{payload_of({**claims, 'htm': 'POST'})}"),
+        f"{segment}.{'A' * limit}.{signature}",
+    ]
+    for proof in proofs:
+        fresh = DPoPVerifier(MemoryDenylist())
+        warm = DPoPVerifier(MemoryDenylist())
+        warm.verify(make_proof(es256), method="GET", url=URL, access_token=ACCESS_TOKEN)
+        assert segment in warm._headers
+        parsed: list[str] = []
+        load = warm._load
+
+        def counted_load(token: str, load: Any = load, parsed: list[str] = parsed) -> Any:
+            parsed.append(token)
+            return load(token)
+
+        warm._load = counted_load
+        assert outcome(warm, proof) == outcome(fresh, proof), proof[:200]
+        if "." in proof:  # (with no dot, there is no header segment to remember)
+            assert not parsed, "a remembered header was parsed again"
+    assert outcome(fresh, valid).startswith("verified")
+
+    # A header with "b64" (RFC 7797) is never checked that way: the full parse reads it.
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(es256), "b64": False}
+    unencoded = sign_es256(es256, f"{b64url(json.dumps(header).encode())}.")
+    fresh, warm = DPoPVerifier(MemoryDenylist()), DPoPVerifier(MemoryDenylist())
+    first = outcome(warm, unencoded)
+    assert outcome(warm, unencoded) == first == outcome(fresh, unencoded)
+    assert "payload is not a JSON object" in first
+
+
+@needs_cryptography
+def test_native_key_verify_jws(es256: Any) -> None:
+    from turbojwt._turbojwt import NativeKey
+    from turbojwt.exceptions import DecodeError
+
+    key = NativeKey.from_jwk({name: public_jwk(es256)[name] for name in ("crv", "kty", "x", "y")})
+    proof = make_proof(es256)
+    segment, payload, signature = proof.split(".")
+    assert key.verify_jws("ES256", proof) == base64.urlsafe_b64decode(payload + "==")
+    assert key.verify_jws("ES256", proof.encode()) == key.verify_jws("ES256", proof)
+    # The header segment is not read at all.
+    assert key.verify_jws("ES256", f"x.{payload}.{signature}") is None  # not what was signed
+    assert key.verify_jws("ES256", sign_es256(es256, f"!!.{payload}")) is not None
+    for wrong in ("ES384", "RS256", "EdDSA", "HS256", "none", "nonsense"):
+        assert key.verify_jws(wrong, proof) is None
+    assert key.verify_jws("ES256", f"{segment}.{payload}.{b64url(bytes(64))}") is None
+    for token, message in [
+        ("abc", "Not enough segments"),
+        ("a.b", "Not enough segments"),
+        (f"{segment}.!.{signature}", "Invalid payload padding"),
+        (f"{segment}.{payload}.!", "Invalid crypto padding"),
+    ]:
+        with pytest.raises(DecodeError, match=message):
+            key.verify_jws("ES256", token)
+        with pytest.raises(DecodeError, match=message):
+            PyJWS()._load(token)
 
 
 def test_a_proof_is_the_dataclass_its_constructor_makes() -> None:

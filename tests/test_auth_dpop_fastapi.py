@@ -130,6 +130,9 @@ def test_either_route(client: TestClient, issuer: TokenIssuer, key: Any) -> None
         ({"iat": time.time() - 3600}, "too old"),
         ({"access_token": "other"}, "ath does not match"),
         ({"typ": "JWT"}, "typ must be dpop"),
+        # Lone surrogates (JSON "\\ud800" escapes) are a bad proof, not a server error.
+        ({"claims": {"jti": "\ud800"}}, "jti claim is not a valid"),
+        ({"claims": {"ath": "\ud800"}}, "ath does not match"),
     ],
 )
 def test_each_proof_error(

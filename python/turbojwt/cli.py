@@ -514,20 +514,38 @@ def _column_lines(verdicts: Any) -> Iterable[dict[str, Any]]:
             index += 1
 
 
+def _batch_error(error: Exception) -> int:
+    """Report an error that stops a whole ``--batch`` run; its exit status."""
+    print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
+    return 1
+
+
+def _batch_key(args: argparse.Namespace, inputs: Inputs) -> Optional[VerifyKey]:
+    """The key of a ``--batch`` run, for every token; None once a failure is reported.
+
+    A run without a key is a usage error; a key that cannot be had (a JWKS that does not
+    load, say) is reported on stderr like the other errors that stop the whole run.
+    """
+    try:
+        key = verify_key(args, inputs, None)
+    except (PyJWTError, FetchError) as error:
+        _batch_error(error)
+        return None
+    if key is None:
+        raise UsageError(
+            "a key is required: --secret, --key-file, --key-env, --jwks-url or --issuer-discovery"
+        )
+    return key
+
+
 def run_verify_batch(args: argparse.Namespace, inputs: Inputs, out: TextIO) -> int:
     if args.column is not None or Path(args.batch).suffix.lower() in (".parquet", ".csv"):
         return _run_verify_column(args, inputs, out)
     text = inputs.file(args.batch, "the batch file")
     tokens = [line.strip() for line in text.splitlines() if line.strip()]
-    try:
-        key = verify_key(args, inputs, None)
-    except (PyJWTError, FetchError) as error:
-        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+    key = _batch_key(args, inputs)
     if key is None:
-        raise UsageError(
-            "a key is required: --secret, --key-file, --key-env, --jwks-url or --issuer-discovery"
-        )
+        return 1
     try:
         results = turbojwt.decode_batch(
             tokens,
@@ -540,8 +558,7 @@ def run_verify_batch(args: argparse.Namespace, inputs: Inputs, out: TextIO) -> i
         )
     except PyJWTError as error:
         # A set-up error (a key that fits none of the algorithms) is raised once for the batch.
-        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+        return _batch_error(error)
     all_valid = True
     for line in batch_lines(results):
         all_valid = all_valid and bool(line["valid"])
@@ -554,15 +571,9 @@ def _run_verify_column(args: argparse.Namespace, inputs: Inputs, out: TextIO) ->
     from . import arrow
 
     batches = _column_source(args.batch, args.column)
-    try:
-        key = verify_key(args, inputs, None)
-    except (PyJWTError, FetchError) as error:
-        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+    key = _batch_key(args, inputs)
     if key is None:
-        raise UsageError(
-            "a key is required: --secret, --key-file, --key-env, --jwks-url or --issuer-discovery"
-        )
+        return 1
     try:
         verdicts = arrow.verify(
             batches,
@@ -575,8 +586,7 @@ def _run_verify_column(args: argparse.Namespace, inputs: Inputs, out: TextIO) ->
             column=args.column,
         )
     except (PyJWTError, TypeError) as error:
-        print(f"{PROG} verify: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+        return _batch_error(error)
     all_valid = True
     for line in _column_lines(verdicts):
         all_valid = all_valid and bool(line["valid"])

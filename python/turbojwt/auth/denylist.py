@@ -12,6 +12,8 @@ same refresh token exactly one wins. A consumed id is revoked like any other.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
 import sqlite3
 import threading
@@ -89,6 +91,14 @@ class MemoryDenylist:
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
         self._entries: dict[str, float] = {}
+        # Every entry's (expires_at, order, jti), earliest first, so a sweep pops just the
+        # expired ones instead of scanning them all. An entry whose time changed (a later
+        # revoke, a consume over an expired entry) leaves its old item behind; the sweep
+        # drops such an item when it comes up, as the entry's time no longer matches it.
+        # (NaN, which never expires, has no item.) The order number breaks ties between
+        # equal times without comparing the ids.
+        self._expiries: list[tuple[float, int, str]] = []
+        self._order = itertools.count()
         self._lock = threading.Lock()
         self._writes = 0
         self._closed = False
@@ -99,7 +109,16 @@ class MemoryDenylist:
     def revoke(self, jti: str, expires_at: float) -> None:
         with self._lock:
             self._check_open()
-            self._entries[jti] = max(expires_at, self._entries.get(jti, expires_at))
+            entries = self._entries
+            previous = entries.get(jti)
+            if previous is None:
+                entries[jti] = expires_at
+                self._schedule(jti, expires_at)
+            else:
+                later = max(expires_at, previous)
+                entries[jti] = later
+                if later != previous:
+                    self._schedule(jti, later)
             self._count_write()
 
     def is_revoked(self, jti: str) -> bool:
@@ -119,6 +138,7 @@ class MemoryDenylist:
             if self._entries.get(jti, now) > now:
                 return False
             self._entries[jti] = expires_at
+            self._schedule(jti, expires_at)
             self._count_write()
             return True
 
@@ -131,10 +151,24 @@ class MemoryDenylist:
         with self._lock:
             self._closed = True
             self._entries.clear()
+            self._expiries.clear()
 
     def _check_open(self) -> None:
         if self._closed:
             raise _closed_error(self)
+
+    def _schedule(self, jti: str, expires_at: float) -> None:
+        if expires_at == expires_at:  # not NaN: NaN compares false, it never expires
+            heapq.heappush(self._expiries, (expires_at, next(self._order), jti))
+            if len(self._expiries) > 2 * len(self._entries) + _PURGE_EVERY:
+                # Mostly left-behind items (one id revoked again and again with later
+                # times): rebuilt from the entries, after as many pushes as it has items.
+                self._expiries = [
+                    (when, next(self._order), key)
+                    for key, when in self._entries.items()
+                    if when == when
+                ]
+                heapq.heapify(self._expiries)
 
     def _count_write(self) -> None:
         self._writes += 1
@@ -142,11 +176,17 @@ class MemoryDenylist:
             self._purge()
 
     def _purge(self) -> int:
+        """Drop every entry expired now: O(log n) per entry dropped, not a scan of all."""
         now = self._clock()
-        expired = [jti for jti, expires_at in self._entries.items() if expires_at <= now]
-        for jti in expired:
-            del self._entries[jti]
-        return len(expired)
+        expiries = self._expiries
+        entries = self._entries
+        dropped = 0
+        while expiries and expiries[0][0] <= now:
+            expires_at, _, jti = heapq.heappop(expiries)
+            if entries.get(jti) == expires_at:
+                del entries[jti]
+                dropped += 1
+        return dropped
 
 
 # Connections a forked child inherited from its parent: never closed there (SQLite's state

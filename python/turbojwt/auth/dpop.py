@@ -160,6 +160,20 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _same_text(a: str, b: str) -> bool:
+    """``a == b`` in constant time, for any two strings.
+
+    ``hmac.compare_digest`` takes ASCII strings only, and a claim decoded from JSON may hold
+    anything, lone surrogates (``"\\ud800"``) included, which strict UTF-8 cannot encode.
+    ``surrogatepass`` encodes every string, and different strings to different bytes.
+    """
+    if a.isascii() and b.isascii():  # every real thumbprint and nonce: no encoding
+        return hmac.compare_digest(a, b)
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """The RFC 7638 SHA-256 thumbprint of a public JWK (EC, OKP or RSA), base64url."""
     kty = jwk.get("kty")
@@ -234,7 +248,7 @@ def check_binding(claims: Mapping[str, Any], proof: Optional[DPoPProof]) -> None
         return
     if jkt is None:
         raise DPoPBindingError("The token is not bound to a DPoP key")
-    if not hmac.compare_digest(jkt.encode(), proof.jkt.encode()):
+    if not _same_text(jkt, proof.jkt):
         raise InvalidDPoPProofError("The proof key does not match the token's cnf.jkt")
 
 
@@ -311,10 +325,7 @@ class DPoPNonces:
         if not isinstance(nonce, str):
             return False
         window = int(self._clock() // self.lifetime)
-        return any(
-            hmac.compare_digest(nonce.encode(), self._nonce(w).encode())
-            for w in (window, window - 1)
-        )
+        return any(_same_text(nonce, self._nonce(w)) for w in (window, window - 1))
 
 
 # --- the verifier ------------------------------------------------------------------------
@@ -395,31 +406,45 @@ class DPoPVerifier:
         must hash it) and None at a token endpoint. ``consume=False`` skips recording the
         ``jti``, for a caller that calls ``consume_jti`` once its other checks passed.
         """
-        if type(proof) is list and len(proof) == 1:
+        if type(proof) is list and len(proof) == 1 and type(proof[0]) is str:
             proof = proof[0]
         if not isinstance(proof, str) or not proof or "," in proof or " " in proof:
             proof = _single_proof(proof)
-        try:
-            payload_bytes, signing_input, header, signature = self._load(proof)
-        except Exception as exc:  # whatever a malformed JWS makes the parser raise
-            raise InvalidDPoPProofError(f"The DPoP proof is not a well-formed JWT: {exc}") from None
-
         # One client sends the same header (typ, alg, jwk) with every proof: its checks and
-        # its key are remembered by the header's encoded form.
+        # its key are remembered by the header's encoded form, and a proof under a
+        # remembered header is verified by the key without the header being parsed again.
         segment = proof[: proof.find(".")]
         checked = self._headers.get(segment)
-        if checked is None:
-            checked = self._check_header(header)
-            if len(self._headers) >= _KEY_CACHE_SIZE:
-                self._headers.clear()
-            self._headers[segment] = checked
-        alg, key, jkt, jwk = checked
-        try:
-            valid = key.verify(alg, signing_input, signature)
-        except Exception:  # a signature of the wrong length for the key, say
-            valid = False
-        if not valid:
-            raise InvalidDPoPProofError("The DPoP proof's signature does not verify")
+        if checked is not None and checked[4]:
+            alg, key, jkt, jwk, _ = checked
+            try:
+                payload: Optional[bytes] = key.verify_jws(alg, proof)
+            except Exception as exc:  # the messages of the full parse below
+                raise InvalidDPoPProofError(
+                    f"The DPoP proof is not a well-formed JWT: {exc}"
+                ) from None
+            if payload is None:
+                raise InvalidDPoPProofError("The DPoP proof's signature does not verify")
+            payload_bytes = payload
+        else:
+            try:
+                payload_bytes, signing_input, header, signature = self._load(proof)
+            except Exception as exc:  # whatever a malformed JWS makes the parser raise
+                raise InvalidDPoPProofError(
+                    f"The DPoP proof is not a well-formed JWT: {exc}"
+                ) from None
+            if checked is None:
+                checked = self._check_header(header)
+                if len(self._headers) >= _KEY_CACHE_SIZE:
+                    self._headers.clear()
+                self._headers[segment] = checked
+            alg, key, jkt, jwk, _ = checked
+            try:
+                valid = key.verify(alg, signing_input, signature)
+            except Exception:  # a signature of the wrong length for the key, say
+                valid = False
+            if not valid:
+                raise InvalidDPoPProofError("The DPoP proof's signature does not verify")
 
         try:
             claims = loads_payload(payload_bytes)
@@ -431,6 +456,8 @@ class DPoPVerifier:
         iat: Any = claims.get("iat")
         if type(jti) is not str or not jti:
             raise InvalidDPoPProofError("The DPoP proof's jti claim is missing")
+        if not jti.isascii() and not _is_unicode(jti):
+            raise InvalidDPoPProofError(_BAD_JTI)
         if type(htm) is not str or not htm:
             raise InvalidDPoPProofError("The DPoP proof's htm claim is missing")
         if type(htu) is not str or not htu:
@@ -454,8 +481,12 @@ class DPoPVerifier:
 
         if access_token is not None:
             ath = claims.get("ath")
-            if type(ath) is not str or not hmac.compare_digest(
-                ath.encode(), access_token_hash(access_token).encode()
+            # compare_digest takes ASCII strings as they are; an ath or a token that is not
+            # ASCII (a lone surrogate, say) cannot match, as a hash is base64url.
+            if (
+                type(ath) is not str
+                or not (ath.isascii() and access_token.isascii())
+                or not hmac.compare_digest(ath, access_token_hash(access_token))
             ):
                 raise InvalidDPoPProofError("The DPoP proof's ath does not match the access token")
 
@@ -477,7 +508,11 @@ class DPoPVerifier:
         """
         iat = float(proof.claims["iat"])
         expires_at = max(iat, self._clock()) + self.max_age + self.max_skew
-        digest = hashlib.sha256(f"{proof.jkt}\x00{proof.claims['jti']}".encode()).hexdigest()
+        try:
+            replay_key = f"{proof.jkt}\x00{proof.claims['jti']}".encode()
+        except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
+            raise InvalidDPoPProofError(_BAD_JTI) from None
+        digest = hashlib.sha256(replay_key).hexdigest()
         if not self.replay_store.consume(self._key_prefix + digest, expires_at):
             raise InvalidDPoPProofError("The DPoP proof was already used (jti replay)")
 
@@ -513,11 +548,26 @@ class DPoPVerifier:
             raise InvalidDPoPProofError("The DPoP proof's jwk must be a public key")
         if not _key_fits(key, alg):
             raise InvalidDPoPProofError(f"The DPoP proof's jwk is not a {alg} key")
-        return alg, key, jwk_thumbprint(jwk), jwk
+        # The core's verify_jws reads no header, so it takes only a header without "b64"
+        # (RFC 7797's unencoded payloads, which the full parse handles).
+        return alg, key, jwk_thumbprint(jwk), jwk, "b64" not in header
 
 
-#: What ``_check_header`` keeps per header: alg, key, thumbprint, jwk.
-_CheckedHeader = tuple[str, NativeKey, str, dict[str, Any]]
+_BAD_JTI = "The DPoP proof's jti claim is not a valid Unicode string"
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` is free of lone surrogates (JSON lets ``"\\ud800"`` through)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: What ``_check_header`` keeps per header: alg, key, thumbprint, jwk, and whether a
+#: proof under it may skip the header's parse (``NativeKey.verify_jws``).
+_CheckedHeader = tuple[str, NativeKey, str, dict[str, Any], bool]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -540,10 +590,14 @@ def _key_fits(key: NativeKey, alg: str) -> bool:
     return key.kty == "OKP"
 
 
-def _single_proof(proof: Union[str, Iterable[str], None]) -> str:
+def _single_proof(proof: object) -> str:
+    """The one proof in ``proof`` (a header value, or the list of them), stripped."""
     if proof is None:
         raise InvalidDPoPProofError("The request has no DPoP proof header")
     if not isinstance(proof, str):
+        # Bytes iterate as numbers, and other objects do not iterate at all.
+        if isinstance(proof, (bytes, bytearray, memoryview)) or not isinstance(proof, Iterable):
+            raise InvalidDPoPProofError(_not_a_string(proof))
         values = list(proof)
         if len(values) != 1:
             raise InvalidDPoPProofError(
@@ -552,7 +606,13 @@ def _single_proof(proof: Union[str, Iterable[str], None]) -> str:
                 else "The request must carry exactly one DPoP proof header"
             )
         proof = values[0]
+        if not isinstance(proof, str):
+            raise InvalidDPoPProofError(_not_a_string(proof))
     proof = proof.strip(" \t")
     if not proof or "," in proof or " " in proof:
         raise InvalidDPoPProofError("The request must carry exactly one DPoP proof")
     return proof
+
+
+def _not_a_string(value: object) -> str:
+    return f"The DPoP proof header must be a string, not {type(value).__name__}"

@@ -41,7 +41,7 @@ from ..exceptions import (
     PyJWTError,
 )
 from ..warnings import InsecureKeyLengthWarning
-from .dpop import DPoPBindingError, confirmation_jkt
+from .dpop import DPoPBindingError, _same_text, confirmation_jkt
 from .exceptions import (
     InsufficientScopeError,
     RefreshTokenReuseError,
@@ -480,9 +480,7 @@ class TokenIssuer:
         """
         claims = self._verified(refresh_token, _REFRESH, self._options)
         bound = confirmation_jkt(claims)
-        if bound is not None and (
-            dpop_jkt is None or not secrets.compare_digest(bound.encode(), dpop_jkt.encode())
-        ):
+        if bound is not None and (dpop_jkt is None or not _same_text(bound, dpop_jkt)):
             raise DPoPBindingError("The refresh token is bound to another DPoP key")
         family = _family_of(claims)
         denylist = self.denylist
