@@ -30,6 +30,13 @@ pub fn dict_version(_dict: &Bound<'_, PyDict>) -> Option<u64> {
     None
 }
 
+#[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
+extern "C" {
+    // Private in CPython's headers but exported by every version turbojwt builds for; PyO3
+    // 0.28 stopped declaring it. orjson and msgspec build their dicts with it too.
+    fn _PyDict_NewPresized(minused: ffi::Py_ssize_t) -> *mut ffi::PyObject;
+}
+
 /// A dict of `pairs` in order (a repeated key keeps its first position and takes the last
 /// value, as `json.loads` does), allocated for its final size at once.
 #[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
@@ -40,7 +47,7 @@ pub fn dict_with_pairs<'py>(
     let size = ffi::Py_ssize_t::try_from(pairs.len()).unwrap_or(0);
     // SAFETY: `_PyDict_NewPresized` returns a new empty dict (or null with an exception set,
     // which `from_owned_ptr_or_err` turns into `Err`); CPython 3.8-3.13 export it.
-    let dict = unsafe { Bound::from_owned_ptr_or_err(py, ffi::_PyDict_NewPresized(size))? };
+    let dict = unsafe { Bound::from_owned_ptr_or_err(py, _PyDict_NewPresized(size))? };
     // SAFETY: it is a dict: `_PyDict_NewPresized` makes nothing else.
     let dict = unsafe { dict.cast_into_unchecked::<PyDict>() };
     for (key, value) in pairs {
@@ -112,7 +119,7 @@ pub mod entry {
     // What PyO3's own `#[pymethods]` fastcall functions expand to: it marks the thread as
     // attached for PyO3 (so a `Py<T>` dropped during the call is released at once, not
     // queued for a later attach) and turns a panic into `PanicException`.
-    use pyo3::impl_::trampoline::fastcall_with_keywords;
+    use pyo3::impl_::trampoline::get_trampoline_function;
     use pyo3::prelude::*;
     use pyo3::sync::PyOnceLock;
     use pyo3::types::{PyString, PyTuple};
@@ -177,7 +184,10 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         ffi::PyMethodDef {
             ml_name: c"decode".as_ptr(),
             ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: vectorcall::<false>,
+                PyCFunctionFastWithKeywords: get_trampoline_function!(
+                    fastcall_cfunction_with_keywords,
+                    body::<false>
+                ),
             },
             ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
             ml_doc: DECODE_DOC.as_ptr(),
@@ -185,7 +195,10 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         ffi::PyMethodDef {
             ml_name: c"decode_complete".as_ptr(),
             ml_meth: ffi::PyMethodDefPointer {
-                PyCFunctionFastWithKeywords: vectorcall::<true>,
+                PyCFunctionFastWithKeywords: get_trampoline_function!(
+                    fastcall_cfunction_with_keywords,
+                    body::<true>
+                ),
             },
             ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
             ml_doc: COMPLETE_DOC.as_ptr(),
@@ -221,18 +234,9 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         }
     }
 
-    /// The C entry point of `decode` (`COMPLETE = false`) or `decode_complete` (`true`).
-    unsafe extern "C" fn vectorcall<const COMPLETE: bool>(
-        slf: *mut ffi::PyObject,
-        args: *const *mut ffi::PyObject,
-        nargs: ffi::Py_ssize_t,
-        kwnames: *mut ffi::PyObject,
-    ) -> *mut ffi::PyObject {
-        // SAFETY: CPython calls this with the conventions `vectorcall` documents (see `call`),
-        // on an attached thread, as PyO3's trampoline requires.
-        unsafe { fastcall_with_keywords(slf, args, nargs, kwnames, body::<COMPLETE>) }
-    }
-
+    /// The body of `decode` (`COMPLETE = false`) or `decode_complete` (`true`), which PyO3's
+    /// trampoline calls with the conventions `vectorcall` documents (see `call`), on an
+    /// attached thread.
     unsafe fn body<const COMPLETE: bool>(
         py: Python<'_>,
         slf: *mut ffi::PyObject,
