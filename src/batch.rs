@@ -4,7 +4,8 @@
 //! that `decode` would accept them too (plain types, no duplicate JSON keys, no `crit`/`b64`,
 //! a native key, nothing that warns). Every other token, invalid or merely unusual, then goes
 //! through the ordinary `decode` path under the GIL, so its result or exception is exactly
-//! `decode`'s. Accepted payloads are turned into dicts under the GIL at the end.
+//! `decode`'s. Accepted payloads are turned into dicts on the calling thread under the GIL,
+//! or, on free-threaded builds, by the workers themselves.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -762,23 +763,35 @@ fn audience_passes(plan: &Plan, claim: Option<&JsonValue<'_>>) -> bool {
 /// Tokens accepted by the parallel pass since the process started (for tests and tuning).
 static NATIVELY_ACCEPTED: AtomicU64 = AtomicU64::new(0);
 
+/// What the parallel pass hands the calling thread for one accepted token.
+pub enum Outcome {
+    /// Its Python result is still to be built, on the calling thread.
+    Accepted(Accepted),
+    /// Its Python result, already built on the worker that verified it (free-threaded
+    /// builds, where workers attached to the interpreter run in parallel).
+    #[cfg_attr(not(Py_GIL_DISABLED), allow(dead_code))] // made only without the GIL
+    Built(Py<PyAny>),
+}
+
 /// Run `accept` over every token on `threads` threads (all cores when `None`), handing each
 /// finished chunk to `consume` on the calling thread, which holds the GIL meanwhile.
 ///
-/// The calling thread builds the Python results of one chunk while the pool verifies the
-/// next ones, so the GIL-bound half of the work overlaps the parallel half instead of
-/// following it. It waits for chunks with the GIL released.
+/// The calling thread consumes one chunk while the pool verifies the next ones, so the
+/// GIL-bound half of the work overlaps the parallel half instead of following it. It waits
+/// for chunks with the GIL released. With the GIL, `consume` builds the results
+/// ([`accepted_result`]); without it, each worker builds its own chunk's, in parallel.
 pub fn accept_streaming<'py>(
     py: Python<'py>,
     plan: &Plan,
     tokens: &[Option<&[u8]>],
     threads: Option<usize>,
-    mut consume: impl FnMut(usize, Vec<Option<Accepted>>) -> PyResult<()>,
+    complete: bool,
+    mut consume: impl FnMut(usize, Vec<Option<Outcome>>) -> PyResult<()>,
 ) -> PyResult<()> {
     if tokens.len() < PARALLEL_THRESHOLD || threads == Some(1) {
         let accepted = py.detach(|| accept_run(plan, tokens));
         count_accepted(&accepted);
-        return consume(0, accepted);
+        return consume(0, to_build(accepted));
     }
     let pool = pool(threads);
     let workers = pool
@@ -788,12 +801,12 @@ pub fn accept_streaming<'py>(
         });
     let chunk = chunk_size(tokens.len(), workers);
     match pool {
-        Some(pool) => {
-            pool.in_place_scope_fifo(|scope| pipeline(scope, py, plan, tokens, chunk, consume))
-        }
-        None => {
-            rayon::in_place_scope_fifo(|scope| pipeline(scope, py, plan, tokens, chunk, consume))
-        }
+        Some(pool) => pool.in_place_scope_fifo(|scope| {
+            pipeline(scope, py, plan, tokens, chunk, complete, consume)
+        }),
+        None => rayon::in_place_scope_fifo(|scope| {
+            pipeline(scope, py, plan, tokens, chunk, complete, consume)
+        }),
     }
 }
 
@@ -804,15 +817,18 @@ fn pipeline<'scope, 'py>(
     plan: &'scope Plan,
     tokens: &'scope [Option<&'scope [u8]>],
     chunk: usize,
-    mut consume: impl FnMut(usize, Vec<Option<Accepted>>) -> PyResult<()>,
+    complete: bool,
+    mut consume: impl FnMut(usize, Vec<Option<Outcome>>) -> PyResult<()>,
 ) -> PyResult<()> {
-    let (sender, mut receiver) = mpsc::channel::<(usize, Vec<Option<Accepted>>)>();
+    let (sender, mut receiver) = mpsc::channel::<(usize, Vec<Option<Outcome>>)>();
     for (index, piece) in tokens.chunks(chunk).enumerate() {
         let sender = sender.clone();
         scope.spawn_fifo(move |_| {
             let accepted = accept_run(plan, piece);
+            count_accepted(&accepted);
+            let outcomes = on_worker(accepted, complete);
             // The receiver lives until every job has run, so sending cannot fail.
-            let _ = sender.send((index * chunk, accepted));
+            let _ = sender.send((index * chunk, outcomes));
         });
     }
     drop(sender);
@@ -823,14 +839,42 @@ fn pipeline<'scope, 'py>(
             (receiver, message)
         });
         receiver = returned;
-        let Ok((start, accepted)) = message else {
+        let Ok((start, outcomes)) = message else {
             return outcome; // every chunk has been delivered
         };
-        count_accepted(&accepted);
         if outcome.is_ok() {
-            outcome = consume(start, accepted);
+            outcome = consume(start, outcomes);
         }
     }
+}
+
+/// Results left for the calling thread to build.
+fn to_build(accepted: Vec<Option<Accepted>>) -> Vec<Option<Outcome>> {
+    accepted
+        .into_iter()
+        .map(|accepted| accepted.map(Outcome::Accepted))
+        .collect()
+}
+
+/// With the GIL, a worker that attached to build results would only queue for it.
+#[cfg(not(Py_GIL_DISABLED))]
+fn on_worker(accepted: Vec<Option<Accepted>>, _complete: bool) -> Vec<Option<Outcome>> {
+    to_build(accepted)
+}
+
+/// Without the GIL, attached workers build their results in parallel. A token whose result
+/// cannot be built natively takes the ordinary path, as on the calling thread.
+#[cfg(Py_GIL_DISABLED)]
+fn on_worker(accepted: Vec<Option<Accepted>>, complete: bool) -> Vec<Option<Outcome>> {
+    Python::attach(|py| {
+        accepted
+            .into_iter()
+            .map(|accepted| {
+                accepted_result(py, &accepted?, complete)
+                    .map(|built| Outcome::Built(built.unbind()))
+            })
+            .collect()
+    })
 }
 
 /// `accept` over consecutive tokens, sharing one header memo.
@@ -894,6 +938,29 @@ pub fn token_slices<'a>(tokens: &'a [Bound<'_, PyAny>]) -> Vec<Option<&'a [u8]>>
             }
         })
         .collect()
+}
+
+/// What `decode` (or `decode_complete`) returns for an accepted token; `None` sends the
+/// token down the ordinary path instead.
+pub fn accepted_result<'py>(
+    py: Python<'py>,
+    accepted: &Accepted,
+    complete: bool,
+) -> Option<Bound<'py, PyAny>> {
+    // Workers building results at once must not share jiter's string cache, which is one
+    // global mutex: free-threaded builds read the payload with the per-thread tables that
+    // `decode` uses.
+    #[cfg(Py_GIL_DISABLED)]
+    let payload = json::load_object(py, &accepted.payload, "payload").ok()?;
+    #[cfg(not(Py_GIL_DISABLED))]
+    let payload = json::load_accepted_object(py, &accepted.payload).ok()?;
+    if complete {
+        complete_result(py, accepted, payload)
+            .ok()
+            .map(Bound::into_any)
+    } else {
+        Some(payload.into_any())
+    }
 }
 
 /// The result `decode_complete` returns for an accepted token.

@@ -76,7 +76,7 @@ pub fn verify_arrow<'py>(
     let plan = if unverified {
         Some(Plan::unverified(refs(py)?.now(py)?))
     } else {
-        let engine = engine.borrow();
+        let engine = engine.get();
         let mut plans = Vec::new();
         let mut single = None;
         for (kid, key) in keys {
@@ -89,7 +89,7 @@ pub fn verify_arrow<'py>(
                 subject: subject.clone(),
                 leeway: leeway.clone(),
             };
-            let plan = batch_plan(py, &engine, &call)?;
+            let plan = batch_plan(py, &engine.bindings(), &call)?;
             match kid {
                 None => single = plan,
                 Some(kid) => plans.extend(plan.map(|plan| (kid, plan))),

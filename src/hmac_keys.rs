@@ -5,8 +5,15 @@
 //! is seen (by the same Python rules, so the `InvalidKeyError`s are PyJWT's), then kept as
 //! precomputed keyed hash states (see `ffi::hmac_state`) in a bounded, thread-safe LRU cache
 //! keyed by (hash, secret bytes). Cached secrets and states are zeroed when evicted.
+//!
+//! Each thread looks in a small front of its own first: a hit there touches no line another
+//! thread writes (no lock word, no reference count), so threads decoding at once on a
+//! free-threaded build do not slow each other down. An eviction bumps a generation that
+//! empties every front on its next use; an evicted key is zeroed once the cache and the
+//! fronts holding it have let it go.
 
 use std::borrow::Borrow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -128,13 +135,27 @@ impl Borrow<[u8]> for SecretBytes {
     }
 }
 
+/// A cache key the fronts can hold too without copying the secret.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SharedSecret(Arc<SecretBytes>);
+
+impl Borrow<[u8]> for SharedSecret {
+    fn borrow(&self) -> &[u8] {
+        &self.0 .0
+    }
+}
+
 /// aHash (randomly keyed per process) is several times cheaper than SipHash on short keys.
-type Shard = HashMap<SecretBytes, Arc<PreparedHmacKey>, ahash::RandomState>;
+type Shard = HashMap<SharedSecret, Arc<PreparedHmacKey>, ahash::RandomState>;
 
 struct KeyCache {
     shards: [RwLock<Shard>; 3],
     capacity: AtomicUsize,
+    /// The LRU clock: advanced by insertions only, so a hit writes a key's stamp only
+    /// when an insertion happened since its last use.
     clock: AtomicU64,
+    /// Bumped whenever a key leaves the cache: the fronts then empty themselves.
+    generation: AtomicU64,
 }
 
 const DEFAULT_CAPACITY: usize = 256;
@@ -145,6 +166,7 @@ static CACHE: LazyLock<KeyCache> = LazyLock::new(|| KeyCache {
     shards: Default::default(),
     capacity: AtomicUsize::new(DEFAULT_CAPACITY),
     clock: AtomicU64::new(0),
+    generation: AtomicU64::new(0),
 });
 
 impl KeyCache {
@@ -157,31 +179,28 @@ impl KeyCache {
         }
     }
 
-    /// The LRU clock. A load and a store rather than an atomic add: a tick two threads
-    /// take at once may repeat, which only blurs the eviction order, and the hot path
-    /// avoids a locked instruction.
+    /// Advance the LRU clock. A load and a store rather than an atomic add: a tick two
+    /// threads take at once may repeat, which only blurs the eviction order.
     fn tick(&self) -> u64 {
         let now = self.clock.load(Ordering::Relaxed).wrapping_add(1);
         self.clock.store(now, Ordering::Relaxed);
         now
     }
 
-    fn get(&self, hash: HmacHash, secret: &[u8]) -> Option<Arc<PreparedHmacKey>> {
-        self.with(hash, secret, Arc::clone)
+    /// Mark `key` used now; a write only when the clock moved since its last use.
+    fn touch(&self, key: &PreparedHmacKey) {
+        let now = self.clock.load(Ordering::Relaxed);
+        if key.last_used.load(Ordering::Relaxed) != now {
+            key.last_used.store(now, Ordering::Relaxed);
+        }
     }
 
-    /// `f` of the cached key, under the shard's read lock (no reference count taken).
-    /// `f` must not call into Python: it could reach a writer of this cache.
-    fn with<R>(
-        &self,
-        hash: HmacHash,
-        secret: &[u8],
-        f: impl FnOnce(&Arc<PreparedHmacKey>) -> R,
-    ) -> Option<R> {
+    /// The cached key for `secret` and the cache's own copy of the secret.
+    fn get(&self, hash: HmacHash, secret: &[u8]) -> Option<(SharedSecret, Arc<PreparedHmacKey>)> {
         let shard = self.shard(hash).read().ok()?;
-        let key = shard.get(secret)?;
-        key.last_used.store(self.tick(), Ordering::Relaxed);
-        Some(f(key))
+        let (secret, key) = shard.get_key_value(secret)?;
+        self.touch(key);
+        Some((secret.clone(), Arc::clone(key)))
     }
 
     fn insert(&self, hash: HmacHash, secret: &[u8], key: Arc<PreparedHmacKey>) {
@@ -192,8 +211,10 @@ impl KeyCache {
         let Ok(mut shard) = self.shard(hash).write() else {
             return;
         };
-        evict_down_to(&mut shard, capacity - 1);
-        shard.insert(SecretBytes(secret.into()), key);
+        if evict_down_to(&mut shard, capacity - 1) {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        shard.insert(SharedSecret(Arc::new(SecretBytes(secret.into()))), key);
     }
 
     fn clear_over(&self, capacity: usize) {
@@ -202,6 +223,7 @@ impl KeyCache {
                 evict_down_to(&mut shard, capacity);
             }
         }
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     fn len(&self) -> usize {
@@ -212,17 +234,61 @@ impl KeyCache {
     }
 }
 
-/// Drop least recently used keys until at most `size` remain (their secrets are zeroed).
-fn evict_down_to(shard: &mut Shard, size: usize) {
+/// Drop least recently used keys until at most `size` remain (their secrets are zeroed
+/// when no front holds them any more). `true` when a key was dropped.
+fn evict_down_to(shard: &mut Shard, size: usize) -> bool {
+    let mut evicted = false;
     while shard.len() > size {
         let oldest = shard
             .iter()
             .min_by_key(|(_, v)| v.last_used.load(Ordering::Relaxed))
-            .map(|(k, _)| SecretBytes(k.0.clone()));
+            .map(|(k, _)| k.clone());
         match oldest {
-            Some(oldest) => shard.remove(&oldest),
+            Some(oldest) => evicted |= shard.remove(&oldest).is_some(),
             None => break,
         };
+    }
+    evicted
+}
+
+/// A thread's own few most recently used keys, valid while the cache's generation is the
+/// one they were taken at.
+struct Front {
+    generation: u64,
+    next: usize,
+    entries: [Option<(HmacHash, SharedSecret, Arc<PreparedHmacKey>)>; FRONT_SIZE],
+}
+
+const FRONT_SIZE: usize = 4;
+
+thread_local! {
+    static FRONT: RefCell<Front> = const {
+        RefCell::new(Front { generation: 0, next: 0, entries: [None, None, None, None] })
+    };
+}
+
+impl Front {
+    fn find(&mut self, hash: HmacHash, secret: &[u8]) -> Option<&PreparedHmacKey> {
+        let generation = CACHE.generation.load(Ordering::Acquire);
+        if self.generation != generation {
+            self.entries = Default::default();
+            self.generation = generation;
+            return None;
+        }
+        let (_, _, key) = self
+            .entries
+            .iter()
+            .flatten()
+            .find(|(h, s, _)| *h == hash && s.0 .0[..] == *secret)?;
+        CACHE.touch(key);
+        Some(key)
+    }
+
+    fn remember(&mut self, hash: HmacHash, secret: SharedSecret, key: Arc<PreparedHmacKey>) {
+        if let Some(slot) = self.entries.get_mut(self.next) {
+            *slot = Some((hash, secret, key));
+        }
+        self.next = (self.next + 1) % FRONT_SIZE;
     }
 }
 
@@ -263,15 +329,28 @@ pub fn with_prepared_key<R>(
     f: impl FnOnce(&PreparedHmacKey) -> R,
 ) -> PyResult<R> {
     let mut f = Some(f);
-    with_secret_bytes(key, |secret| {
-        let cached = CACHE.with(hash, secret, |found| f.take().map(|f| f(found)));
-        if let Some(Some(result)) = cached {
-            return Ok(result);
-        }
-        let prepared = prepare(py, hash, secret)?;
+    let mut apply = |key: &PreparedHmacKey| {
         f.take()
-            .map(|f| f(&prepared))
+            .map(|f| f(key))
             .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("key callback ran twice"))
+    };
+    with_secret_bytes(key, |secret| {
+        // `f` cannot reach Python, so nothing re-enters this thread's front while it runs.
+        let front = FRONT.try_with(|front| {
+            let mut front = front.try_borrow_mut().ok()?;
+            if let Some(found) = front.find(hash, secret) {
+                return Some(Ok(apply(found)));
+            }
+            let (shared, found) = CACHE.get(hash, secret)?;
+            front.remember(hash, shared, Arc::clone(&found));
+            Some(Err(found))
+        });
+        let prepared = match front.ok().flatten() {
+            Some(Ok(result)) => return result,
+            Some(Err(found)) => found,
+            None => prepared_key_for(py, hash, secret)?,
+        };
+        apply(&prepared)
     })
 }
 
@@ -281,12 +360,18 @@ pub fn prepared_key(
     hash: HmacHash,
     key: &Bound<'_, PyAny>,
 ) -> PyResult<Arc<PreparedHmacKey>> {
-    with_secret_bytes(key, |secret| {
-        if let Some(found) = CACHE.get(hash, secret) {
-            return Ok(found);
-        }
-        prepare(py, hash, secret)
-    })
+    with_secret_bytes(key, |secret| prepared_key_for(py, hash, secret))
+}
+
+fn prepared_key_for(
+    py: Python<'_>,
+    hash: HmacHash,
+    secret: &[u8],
+) -> PyResult<Arc<PreparedHmacKey>> {
+    match CACHE.get(hash, secret) {
+        Some((_, found)) => Ok(found),
+        None => prepare(py, hash, secret),
+    }
 }
 
 /// Vet `secret` by PyJWT's rules, prepare it and cache it.

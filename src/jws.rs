@@ -4,6 +4,9 @@
 //! checked before the token is looked at, then segments, header JSON, payload, signature
 //! segment, header parameters (`kid`, `crit`, `b64`), and finally the signature itself.
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -711,14 +714,27 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Native state of one `PyJWS`: its algorithm registry and options, shared by reference.
-#[pyclass(module = "turbojwt._turbojwt")]
+/// Frozen, its bindings behind an `ArcSwap`, for the reason `JwtEngine` gives.
+#[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct JwsEngine {
+    bindings: ArcSwap<JwsBindings>,
+}
+
+/// What a `JwsEngine` is bound to at one moment.
+pub struct JwsBindings {
     pub registry: Py<PyDict>,
     pub options: Py<PyDict>,
     pub header_typ: Py<PyAny>,
 }
 
 impl JwsEngine {
+    /// The current bindings, held for one call.
+    pub fn bindings(&self) -> arc_swap::Guard<Arc<JwsBindings>> {
+        self.bindings.load()
+    }
+}
+
+impl JwsBindings {
     /// `{**self.options, **options}[name]`, without building the merged dict.
     pub fn sig_option<'py>(
         &self,
@@ -740,29 +756,31 @@ impl JwsEngine {
     #[new]
     fn new(registry: Py<PyDict>, options: Py<PyDict>, header_typ: Py<PyAny>) -> Self {
         JwsEngine {
-            registry,
-            options,
-            header_typ,
+            bindings: ArcSwap::from_pointee(JwsBindings {
+                registry,
+                options,
+                header_typ,
+            }),
         }
     }
 
     /// Point the engine at a replaced registry or options dict.
     #[pyo3(signature = (*, registry=None, options=None, header_typ=None))]
     fn rebind(
-        &mut self,
+        &self,
+        py: Python<'_>,
         registry: Option<Py<PyDict>>,
         options: Option<Py<PyDict>>,
         header_typ: Option<Py<PyAny>>,
     ) {
-        if let Some(registry) = registry {
-            self.registry = registry;
-        }
-        if let Some(options) = options {
-            self.options = options;
-        }
-        if let Some(header_typ) = header_typ {
-            self.header_typ = header_typ;
-        }
+        self.bindings.rcu(|current| JwsBindings {
+            registry: registry.as_ref().unwrap_or(&current.registry).clone_ref(py),
+            options: options.as_ref().unwrap_or(&current.options).clone_ref(py),
+            header_typ: header_typ
+                .as_ref()
+                .unwrap_or(&current.header_typ)
+                .clone_ref(py),
+        });
     }
 
     #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
@@ -822,7 +840,8 @@ impl JwsEngine {
         is_payload_detached: bool,
         sort_headers: bool,
     ) -> PyResult<Bound<'py, PyString>> {
-        let enforce = self
+        let this = self.bindings();
+        let enforce = this
             .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
@@ -837,8 +856,8 @@ impl JwsEngine {
         let payload = payload_bytes(payload)?;
         encode(
             py,
-            self.registry.bind(py),
-            self.header_typ.bind(py),
+            this.registry.bind(py),
+            this.header_typ.bind(py),
             &payload,
             request,
         )
@@ -894,8 +913,9 @@ impl JwsEngine {
             Some(o) => Some(as_dict(&o)?.into_any()),
             None => None,
         };
+        let this = self.bindings();
         let flag = |name: &Bound<'py, PyString>, default: bool| -> PyResult<bool> {
-            self.sig_option(py, options.as_ref(), name)?
+            this.sig_option(py, options.as_ref(), name)?
                 .map_or(Ok(default), |v| v.is_truthy())
         };
         let request = VerifyRequest {
@@ -905,6 +925,6 @@ impl JwsEngine {
             enforce_min_key_length: flag(intern!(py, "enforce_minimum_key_length"), false)?,
             detached_payload: given(&detached_payload).cloned(),
         };
-        decode(py, self.registry.bind(py), jwt, request)
+        decode(py, this.registry.bind(py), jwt, request)
     }
 }

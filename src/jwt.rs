@@ -3,7 +3,10 @@
 //! `JwtEngine.decode` is the whole of `jwt.decode` in one native call: option merging, the
 //! JWS steps, the payload into a dict and every claim check, with PyJWT's warnings and errors.
 
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
@@ -31,21 +34,42 @@ const VERIFY_CLAIMS: [&str; 7] = [
 ];
 
 /// Native state of one `PyJWT`: its options dict and its `PyJWS`'s engine.
-#[pyclass(module = "turbojwt._turbojwt")]
+///
+/// Frozen, with the bindings behind an `ArcSwap`: every decode reads them, only `rebind`
+/// replaces them. A mutable pyclass would take and release a borrow flag in the shared
+/// object on every call, a cache line that threads decoding at once would fight over.
+#[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct JwtEngine {
-    jws: Py<JwsEngine>,
-    options: Py<PyDict>,
-    /// What the instance's options decide, for calls that pass no options of their own.
-    defaults: Mutex<Option<OptionsMemo>>,
+    bindings: ArcSwap<JwtBindings>,
 }
 
-/// The instance options' verdicts, valid while the dict keeps the version they were read at
-/// (a dict's version identifies one state of one dict: see `ffi::dict_version`).
+/// What a `JwtEngine` is bound to at one moment.
+pub struct JwtBindings {
+    jws: Py<JwsEngine>,
+    options: Py<PyDict>,
+}
+
+impl JwtEngine {
+    /// The current bindings, held for one call.
+    pub fn bindings(&self) -> arc_swap::Guard<Arc<JwtBindings>> {
+        self.bindings.load()
+    }
+}
+
+/// What an instance's options dict decides, for calls that pass no options of their own,
+/// valid while the dict keeps the version it was read at. A version names one state of one
+/// dict in the whole interpreter (see `ffi::dict_version`), so one memo per thread serves
+/// every instance and needs no lock: threads never share it, so never contend for it.
 struct OptionsMemo {
     version: u64,
     enforce: bool,
     flags: [bool; 8],
+    /// The `require` value itself: a list can change in place, so it is read on each use.
     require: Option<Py<PyAny>>,
+}
+
+thread_local! {
+    static OPTIONS_MEMO: RefCell<Option<OptionsMemo>> = const { RefCell::new(None) };
 }
 
 /// What the merged options decide for one call.
@@ -86,23 +110,18 @@ impl JwtEngine {
     #[new]
     fn new(jws: Py<JwsEngine>, options: Py<PyDict>) -> Self {
         JwtEngine {
-            jws,
-            options,
-            defaults: Mutex::new(None),
+            bindings: ArcSwap::from_pointee(JwtBindings { jws, options }),
         }
     }
 
     #[pyo3(signature = (*, jws=None, options=None))]
-    fn rebind(&mut self, jws: Option<Py<JwsEngine>>, options: Option<Py<PyDict>>) {
-        if let Some(jws) = jws {
-            self.jws = jws;
-        }
-        if let Some(options) = options {
-            self.options = options;
-            if let Ok(mut defaults) = self.defaults.lock() {
-                *defaults = None;
-            }
-        }
+    fn rebind(&self, py: Python<'_>, jws: Option<Py<JwsEngine>>, options: Option<Py<PyDict>>) {
+        // Rebinds are rare and come from Python, which serialises them per object in
+        // practice; `rcu` keeps a concurrent pair of them from losing either half.
+        self.bindings.rcu(|current| JwtBindings {
+            jws: jws.as_ref().unwrap_or(&current.jws).clone_ref(py),
+            options: options.as_ref().unwrap_or(&current.options).clone_ref(py),
+        });
     }
 
     #[pyo3(
@@ -138,7 +157,7 @@ impl JwtEngine {
             issuer,
             leeway,
         };
-        Ok(self.decode_jwt(py, call)?.payload)
+        Ok(self.bindings().decode_jwt(py, call)?.payload)
     }
 
     #[pyo3(
@@ -174,7 +193,7 @@ impl JwtEngine {
             issuer,
             leeway,
         };
-        self.decode_jwt(py, call)?.into_complete(py)
+        self.bindings().decode_jwt(py, call)?.into_complete(py)
     }
 
     /// `PyJWT.encode`: payload checks, JSON, then `PyJWS.encode`.
@@ -197,7 +216,8 @@ impl JwtEngine {
         let claims = prepare_claims(py, payload)?;
         let mut payload_json = Vec::with_capacity(256);
         json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
-        let jws = self.jws.borrow(py);
+        let bindings = self.bindings();
+        let jws = bindings.jws.get().bindings();
         let enforce = jws
             .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
@@ -257,7 +277,7 @@ pub fn call_fast<'py>(
         issuer,
         leeway: leeway.map_or(Arg::Missing, Arg::Given),
     };
-    let decoded = engine.borrow().decode_jwt(py, call)?;
+    let decoded = engine.get().bindings().decode_jwt(py, call)?;
     match which {
         Which::Decode => Ok(decoded.payload.into_any()),
         Which::Complete => Ok(decoded.into_complete(py)?.into_any()),
@@ -301,7 +321,7 @@ impl<'py> DecodedJwt<'py> {
     }
 }
 
-impl JwtEngine {
+impl JwtBindings {
     fn decode_jwt<'py>(&self, py: Python<'py>, call: Call<'_, 'py>) -> PyResult<DecodedJwt<'py>> {
         let (state, merged) = match self.default_options(py, &call)? {
             Some(state) => (state, None),
@@ -320,7 +340,7 @@ impl JwtEngine {
         let leeway = call
             .leeway
             .or_else(|| pyo3::types::PyInt::new(py, 0).into_any());
-        let jws = self.jws.borrow(py);
+        let jws = self.jws.get().bindings();
         let registry = jws.registry.bind(py);
         let cache_context = match &early_checks {
             Some(checks) if verify_signature => {
@@ -411,7 +431,7 @@ impl<'py> DecodedJwt<'py> {
     }
 }
 
-impl JwtEngine {
+impl JwtBindings {
     /// The options' verdicts for a call that passes neither `options` nor `verify`, from the
     /// memo while the instance's dict is unchanged. `None` when the call passes either, or
     /// the instance options hold something other than plain flags.
@@ -435,10 +455,14 @@ impl JwtEngine {
                 memo.require.as_ref().map(|r| r.bind(py).clone()),
             )),
         };
-        if let Ok(defaults) = self.defaults.lock() {
-            if let Some(memo) = defaults.as_ref().filter(|m| m.version == version) {
-                return Ok(Some(remembered(memo)));
-            }
+        let hit = OPTIONS_MEMO.try_with(|slot| {
+            let slot = slot.try_borrow().ok()?;
+            slot.as_ref()
+                .filter(|memo| memo.version == version)
+                .map(remembered)
+        });
+        if let Ok(Some(state)) = hit {
+            return Ok(Some(state));
         }
         let enforce = instance
             .get_item(intern!(py, "enforce_minimum_key_length"))?
@@ -453,9 +477,9 @@ impl JwtEngine {
             require: checks.require.as_ref().map(|r| r.clone().unbind()),
         };
         let state = remembered(&memo);
-        if let Ok(mut defaults) = self.defaults.lock() {
-            *defaults = Some(memo);
-        }
+        // The replaced memo's `require` is released here, while the thread is attached.
+        let _ =
+            OPTIONS_MEMO.try_with(|slot| slot.try_borrow_mut().map(|mut slot| slot.replace(memo)));
         Ok(Some(state))
     }
 
@@ -658,7 +682,7 @@ pub fn now(py: Python<'_>) -> PyResult<f64> {
     refs(py)?.now(py)
 }
 
-impl JwtEngine {
+impl JwtBindings {
     /// The claim checks a batch applies natively: `None` when the call turns signature
     /// verification off or passes options that are not a plain dict (every token then takes
     /// the ordinary path, which handles those exactly).
@@ -707,7 +731,7 @@ pub fn decode_batch<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let tokens = tokens.try_iter()?.collect::<PyResult<Vec<_>>>()?;
-    let engine = engine.borrow();
+    let engine = engine.get().bindings();
     let call = BatchCall {
         key: key.or_else(|| empty_str(py)),
         algorithms: given(&algorithms).cloned(),
@@ -726,22 +750,19 @@ pub fn decode_batch<'py>(
         return Ok(results);
     };
     let slices = batch::token_slices(&tokens);
-    batch::accept_streaming(py, &plan, &slices, threads, |start, chunk| {
-        for (offset, accepted) in chunk.into_iter().enumerate() {
+    batch::accept_streaming(py, &plan, &slices, threads, complete, |start, chunk| {
+        for (offset, outcome) in chunk.into_iter().enumerate() {
             let index = start + offset;
             let Some(token) = tokens.get(index) else {
                 continue;
             };
-            let native = accepted.and_then(|accepted| {
-                let payload = json::load_accepted_object(py, &accepted.payload).ok()?;
-                if complete {
-                    batch::complete_result(py, &accepted, payload)
-                        .ok()
-                        .map(Bound::into_any)
-                } else {
-                    Some(payload.into_any())
+            let native = match outcome {
+                Some(batch::Outcome::Built(built)) => Some(built.into_bound(py)),
+                Some(batch::Outcome::Accepted(accepted)) => {
+                    batch::accepted_result(py, &accepted, complete)
                 }
-            });
+                None => None,
+            };
             let item = match native {
                 Some(item) => item,
                 None => engine.decode_one(py, token, &call, complete),
@@ -757,15 +778,15 @@ pub fn decode_batch<'py>(
 /// ordinary path.
 pub(crate) fn batch_plan<'py>(
     py: Python<'py>,
-    engine: &JwtEngine,
+    engine: &JwtBindings,
     call: &BatchCall<'py>,
 ) -> PyResult<Option<batch::Plan>> {
     let checks = engine.batch_checks(py, call.options.as_ref())?;
-    let jws = engine.jws.borrow(py);
+    let jws = engine.jws.get().bindings();
     batch::plan(py, jws.registry.bind(py), checks, call)
 }
 
-impl JwtEngine {
+impl JwtBindings {
     /// One token through the ordinary path: its result, or the exception it raises.
     fn decode_one<'py>(
         &self,

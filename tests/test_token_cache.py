@@ -311,6 +311,68 @@ def test_threads_share_the_cache_safely() -> None:
     assert errors == []
 
 
+def test_instances_with_different_options_never_share_verdicts() -> None:
+    """Each thread remembers one options verdict for every instance; alternating between
+    instances on one thread must give each its own options every time."""
+    expired = make_token(exp=now() - 10)
+    strict = turbojwt.PyJWT()
+    lenient = turbojwt.PyJWT(options={"verify_exp": False})
+    requiring = turbojwt.PyJWT(options={"require": ["jti"]})
+    for _ in range(3):
+        with pytest.raises(ExpiredSignatureError):
+            strict.decode(expired, SECRET, algorithms=["HS256"], audience="api")
+        assert lenient.decode(expired, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+        with pytest.raises(MissingRequiredClaimError):
+            requiring.decode(make_token(), SECRET, algorithms=["HS256"], audience="api")
+
+
+def test_a_require_list_changed_in_place_takes_effect_at_once() -> None:
+    """The `require` list can change without its options dict changing."""
+    instance = turbojwt.PyJWT(options={"require": []})
+    token = make_token()
+    assert instance.decode(token, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+    instance.options["require"].append("jti")
+    with pytest.raises(MissingRequiredClaimError):
+        instance.decode(token, SECRET, algorithms=["HS256"], audience="api")
+    instance.options["require"].clear()
+    assert instance.decode(token, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+
+
+def test_options_replaced_while_other_threads_decode() -> None:
+    """Replacing an instance's options (a rebind of its engine) while threads decode with it:
+    every decode sees either the old options or the new ones, never a mix and never a crash."""
+    instance = turbojwt.PyJWT()
+    expired = make_token(exp=now() - 10)
+    stop = threading.Event()
+    outcomes: set[str] = set()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")
+                    outcomes.add("accepted")
+                except ExpiredSignatureError:
+                    outcomes.add("expired")
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for index in range(2000):
+        instance.options = {**instance.options, "verify_exp": index % 2 == 0}
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert outcomes <= {"accepted", "expired"}
+    instance.options = {**instance.options, "verify_exp": True}
+    with pytest.raises(ExpiredSignatureError):
+        instance.decode(expired, SECRET, algorithms=["HS256"], audience="api")
+
+
 def test_changing_an_instance_options_dict_takes_effect_at_once() -> None:
     """Option verdicts are remembered per state of the options dict, never past a change."""
     start = now()
