@@ -55,7 +55,9 @@ def test_keys_evicted_under_threads_are_never_confused(restore_size: None) -> No
         try:
             for step in range(600):
                 index = (step * 7 + offset) % len(secrets)
-                assert turbojwt.decode(tokens[index], secrets[index], algorithms=["HS256"]) == {"n": index}
+                assert turbojwt.decode(tokens[index], secrets[index], algorithms=["HS256"]) == {
+                    "n": index
+                }
                 wrong = secrets[(index + 1 + step % 5) % len(secrets)]
                 with pytest.raises(turbojwt.InvalidSignatureError):
                     turbojwt.decode(tokens[index], wrong, algorithms=["HS256"])

@@ -250,10 +250,7 @@ def test_turning_the_cache_off() -> None:
 
 
 def test_the_environment_switch_turns_it_off() -> None:
-    code = (
-        "import turbojwt, json; "
-        "print(json.dumps(turbojwt.token_cache_info()))"
-    )
+    code = "import turbojwt, json; print(json.dumps(turbojwt.token_cache_info()))"
     for value, enabled in (("0", False), ("off", False), ("1", True)):
         out = subprocess.run(
             [sys.executable, "-c", code],
@@ -321,7 +318,9 @@ def test_instances_with_different_options_never_share_verdicts() -> None:
     for _ in range(3):
         with pytest.raises(ExpiredSignatureError):
             strict.decode(expired, SECRET, algorithms=["HS256"], audience="api")
-        assert lenient.decode(expired, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+        assert (
+            lenient.decode(expired, SECRET, algorithms=["HS256"], audience="api")["sub"] == "alice"
+        )
         with pytest.raises(MissingRequiredClaimError):
             requiring.decode(make_token(), SECRET, algorithms=["HS256"], audience="api")
 
