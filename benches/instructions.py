@@ -35,6 +35,7 @@ CASES = {
     "hs256_decode_first": "HS256 decode, exp/aud/iss, distinct tokens, token cache off",
     "hs256_decode_repeat": "HS256 decode of a repeated token (token cache hit)",
     "hs256_encode": "HS256 encode, 11 claims",
+    "hs256_reject": "HS256 decode refusing a bad signature (InvalidSignatureError)",
     "rs256_decode_preloaded": "RS256 decode, pre-loaded key object, token cache off",
 }
 
@@ -59,6 +60,12 @@ def claims(index: int) -> dict[str, object]:
     }
 
 
+def forge(token: str) -> str:
+    """``token`` with its signature's first character changed: a bad signature."""
+    header, payload, signature = token.split(".")
+    return f"{header}.{payload}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+
+
 def ryjwt_workload(case: str, count: int) -> None:
     """The same operations on ryjwt (CPython 3.12+), for comparison in the same harness."""
     sys.modules["msgspec"] = None  # type: ignore[assignment]  # ryjwt's default jiter path
@@ -69,6 +76,16 @@ def ryjwt_workload(case: str, count: int) -> None:
         payload = claims(1)
         for _ in range(count + 1):
             signer.encode(payload)
+        return
+    if case == "hs256_reject":
+        signer = ryjwt.SecretKey(SECRET, algorithms=["HS256"])
+        forged = forge(signer.encode(claims(0)))
+        key = ryjwt.SecretKey(SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+        for _ in range(count + 1):
+            try:
+                key.decode(forged)
+            except ryjwt.InvalidSignatureError:
+                pass
         return
     if case == "rs256_decode_preloaded":
         import jwt as pyjwt
@@ -100,6 +117,17 @@ def workload(case: str, count: int) -> None:
         turbojwt.encode(payload, SECRET)
         for _ in range(count):
             turbojwt.encode(payload, SECRET)
+        return
+    if case == "hs256_reject":
+        # The token cache is on (the default), as for an API refusing a forged-token flood.
+        forged = forge(turbojwt.encode(claims(0), SECRET))
+        for _ in range(count + 1):
+            try:
+                turbojwt.decode(
+                    forged, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER
+                )
+            except turbojwt.InvalidSignatureError:
+                pass
         return
     if case == "rs256_decode_preloaded":
         # A fixed key, signed by PyJWT (cryptography): turbojwt's own signing would seed

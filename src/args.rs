@@ -26,6 +26,14 @@ impl<'py> Arg<'py> {
             Arg::Given(value) => value,
         }
     }
+
+    /// [`Arg::or_else`] without giving up the argument.
+    pub fn value_or(&self, default: impl FnOnce() -> Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+        match self {
+            Arg::Missing => default(),
+            Arg::Given(value) => value.clone(),
+        }
+    }
 }
 
 /// The empty string, PyJWT's default `key`.

@@ -336,49 +336,56 @@ impl JwtBindings {
             early_checks,
         } = state;
 
-        let key = call.key.or_else(|| empty_str(py));
+        let key = call.key.value_or(|| empty_str(py));
         let leeway = call
             .leeway
-            .or_else(|| pyo3::types::PyInt::new(py, 0).into_any());
+            .value_or(|| pyo3::types::PyInt::new(py, 0).into_any());
         let jws = self.jws.get().bindings();
         let registry = jws.registry.bind(py);
-        let cache_context = match &early_checks {
-            Some(checks) if verify_signature => {
-                let expected = Expected {
-                    audience: given(&call.audience).cloned(),
-                    issuer: given(&call.issuer).cloned(),
-                    subject: given(&call.subject).cloned(),
-                    leeway: leeway.clone(),
-                };
-                let detached = given(&call.detached_payload).is_some();
-                let algorithms = given(&call.algorithms);
-                cache_context(
-                    py, &key, algorithms, detached, registry, checks, enforce, &expected,
-                )?
+        // The token cache: the token alone finds its slot; the call is described only when
+        // there are entries to compare it with, or a success to keep.
+        let probe = match &early_checks {
+            Some(_) if verify_signature => {
+                jws::with_token_bytes(py, call.jwt, |token| Ok(token_cache::probe(token)))
+                    // A token that cannot be read is left to the full path, which raises its error
+                    // in PyJWT's order.
+                    .ok()
+                    .flatten()
             }
             _ => None,
         };
-        if let Some((context, plain_leeway)) = &cache_context {
-            // A token that cannot be read is left to the full path, which raises its error in
-            // PyJWT's order.
-            let hit = jws::with_token_bytes(py, call.jwt, |token| {
-                Ok(token_cache::lookup(py, token, context))
-            })
-            .ok()
-            .flatten();
-            if let (Some(hit), Some(checks)) = (hit, &early_checks) {
-                claims::validate_times(py, &Claims::of_dict(&hit.payload), checks, plain_leeway)?;
-                return Ok(DecodedJwt {
-                    payload: hit.payload,
-                    header: hit.header,
-                    header_shared: true,
-                    signature: hit.signature,
-                });
+        let mut described = None;
+        if let (Some(probe), Some(checks)) = (probe, &early_checks) {
+            if probe.cached {
+                if let Some((context, plain_leeway)) =
+                    call_context(py, &call, &key, &leeway, registry, checks, enforce)?
+                {
+                    let hit = jws::with_token_bytes(py, call.jwt, |token| {
+                        Ok(token_cache::lookup(py, token, probe, &context))
+                    })?;
+                    if let Some(hit) = hit {
+                        claims::validate_times(
+                            py,
+                            &Claims::of_dict(&hit.payload),
+                            checks,
+                            &plain_leeway,
+                        )?;
+                        return Ok(DecodedJwt {
+                            payload: hit.payload,
+                            header: hit.header,
+                            header_shared: true,
+                            signature: hit.signature,
+                        });
+                    }
+                    described = Some(context);
+                }
+            } else {
+                token_cache::missed();
             }
         }
 
         let request = VerifyRequest {
-            key,
+            key: key.clone(),
             algorithms: given(&call.algorithms).cloned(),
             verify_signature,
             enforce_min_key_length: enforce,
@@ -389,33 +396,49 @@ impl JwtBindings {
             Payload::Bytes(bytes) => json::load_claims(py, bytes)?,
             Payload::Detached(obj) => (load_detached(py, obj)?, None),
         };
-        let checks = match (early_checks, &merged) {
+        let read_checks;
+        let checks = match (&early_checks, &merged) {
             (Some(checks), _) => checks,
-            (None, Some(merged)) => ClaimChecks::read(py, |name| merged.get(name))?,
-            (None, None) => ClaimChecks::read(py, |name| self.options.bind(py).get_item(name))?,
+            (None, Some(merged)) => {
+                read_checks = ClaimChecks::read(py, |name| merged.get(name))?;
+                &read_checks
+            }
+            (None, None) => {
+                read_checks = ClaimChecks::read(py, |name| self.options.bind(py).get_item(name))?;
+                &read_checks
+            }
         };
         let expected = Expected {
             audience: given(&call.audience).cloned(),
             issuer: given(&call.issuer).cloned(),
             subject: given(&call.subject).cloned(),
-            leeway,
+            leeway: leeway.clone(),
         };
         let claims = Claims {
             dict: &payload,
             captured: captured.as_ref(),
         };
-        claims::validate(py, &claims, &checks, &expected)?;
+        claims::validate(py, &claims, checks, &expected)?;
         let result = DecodedJwt {
             payload,
             header: decoded.header,
             header_shared: decoded.header_cached,
             signature: decoded.signature,
         };
-        if let (Some((context, _)), true) = (cache_context, decoded.rememberable) {
-            jws::with_token_bytes(py, call.jwt, |token| {
-                token_cache::admit(py, token, context, &result.as_hit());
-                Ok(())
-            })?;
+        if let (Some(probe), Some(checks), true) = (probe, &early_checks, decoded.rememberable) {
+            if token_cache::admits(probe) {
+                let context = match described {
+                    Some(context) => Some(context),
+                    None => call_context(py, &call, &key, &leeway, registry, checks, enforce)?
+                        .map(|(context, _)| context),
+                };
+                if let Some(context) = context {
+                    jws::with_token_bytes(py, call.jwt, |token| {
+                        token_cache::admit(py, token, probe, context, &result.as_hit());
+                        Ok(())
+                    })?;
+                }
+            }
         }
         Ok(result)
     }
@@ -554,6 +577,35 @@ impl JwtBindings {
         };
         Ok((state, merged))
     }
+}
+
+/// [`cache_context`] for a decode call.
+fn call_context<'py>(
+    py: Python<'py>,
+    call: &Call<'_, 'py>,
+    key: &Bound<'py, PyAny>,
+    leeway: &Bound<'py, PyAny>,
+    registry: &Bound<'py, PyDict>,
+    checks: &ClaimChecks<'py>,
+    enforce: bool,
+) -> PyResult<Option<(token_cache::Context, claims::Leeway<'py>)>> {
+    let expected = Expected {
+        audience: given(&call.audience).cloned(),
+        issuer: given(&call.issuer).cloned(),
+        subject: given(&call.subject).cloned(),
+        leeway: leeway.clone(),
+    };
+    let detached = given(&call.detached_payload).is_some();
+    cache_context(
+        py,
+        key,
+        given(&call.algorithms),
+        detached,
+        registry,
+        checks,
+        enforce,
+        &expected,
+    )
 }
 
 /// What the token cache must see besides the token, or `None` when a part of the call cannot

@@ -18,7 +18,6 @@
 //!   first. Secret key bytes held in an entry's context are zeroed when it is dropped.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};
 
@@ -179,10 +178,16 @@ struct Entry {
     size: usize,
 }
 
+/// Contexts one token is kept under (a middleware and a handler may check it differently).
+const CONTEXTS_PER_TOKEN: usize = 4;
+
 #[derive(Default)]
 struct Shard {
-    entries: HashMap<u64, Entry>,
-    /// Insertion order, for eviction (stale slots are skipped).
+    /// By the token's hash: one entry per context the token decoded under.
+    entries: HashMap<u64, Vec<Entry>>,
+    /// Entries in all groups.
+    count: usize,
+    /// Insertion order of the groups, for eviction (stale slots are skipped).
     order: VecDeque<u64>,
     bytes: usize,
     /// Hashes of tokens seen once: seeing one again admits it.
@@ -191,25 +196,42 @@ struct Shard {
 
 impl Shard {
     fn evict_until_fits(&mut self, max_entries: usize, max_bytes: usize, incoming: usize) {
-        while !self.entries.is_empty()
-            && (self.entries.len() + 1 > max_entries || self.bytes + incoming > max_bytes)
+        while self.count > 0 && (self.count + 1 > max_entries || self.bytes + incoming > max_bytes)
         {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
-            if let Some(entry) = self.entries.remove(&oldest) {
-                self.bytes = self.bytes.saturating_sub(entry.size);
-                EVICTIONS.fetch_add(1, Ordering::Relaxed);
+            for entry in self.entries.remove(&oldest).unwrap_or_default() {
+                self.remove_accounting(&entry);
             }
         }
     }
+
+    fn remove_accounting(&mut self, entry: &Entry) {
+        self.count = self.count.saturating_sub(1);
+        self.bytes = self.bytes.saturating_sub(entry.size);
+        EVICTIONS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
-fn slot(token: &[u8], context: &Context) -> u64 {
-    let mut hasher = HASHER.build_hasher();
-    std::hash::Hasher::write(&mut hasher, token);
-    std::hash::Hasher::write(&mut hasher, &context.bytes);
-    std::hash::Hasher::finish(&hasher)
+/// Where a token would sit, found from the token alone: a call's [`Context`] is described
+/// only when the token has entries to compare it with, or is about to be admitted, so a
+/// token seen once (first sight, a forgery) never pays for describing the call.
+#[derive(Clone, Copy)]
+pub struct Probe {
+    hash: u64,
+    /// The token had at least one entry when probed.
+    pub cached: bool,
+}
+
+/// The token's slot, or `None` when the cache is off.
+pub fn probe(token: &[u8]) -> Option<Probe> {
+    if MAX_ENTRIES.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let hash = HASHER.hash_one(token);
+    let cached = shard_of(hash)?.lock().ok()?.entries.contains_key(&hash);
+    Some(Probe { hash, cached })
 }
 
 fn shard_of(hash: u64) -> Option<&'static Mutex<Shard>> {
@@ -218,25 +240,39 @@ fn shard_of(hash: u64) -> Option<&'static Mutex<Shard>> {
 }
 
 /// The cached result for `token` under `context`, as fresh objects the caller may mutate.
-pub fn lookup<'py>(py: Python<'py>, token: &[u8], context: &Context) -> Option<Hit<'py>> {
-    let hash = slot(token, context);
-    let shard = shard_of(hash)?;
+pub fn lookup<'py>(
+    py: Python<'py>,
+    token: &[u8],
+    probe: Probe,
+    context: &Context,
+) -> Option<Hit<'py>> {
+    let shard = shard_of(probe.hash)?;
     let found = {
         let guard = shard.lock().ok()?;
-        guard.entries.get(&hash).and_then(|entry| {
+        let group = guard
+            .entries
+            .get(&probe.hash)
+            .map_or(&[][..], Vec::as_slice);
+        // Every entry's token is compared, with no early exit: the time taken says
+        // nothing about the cached bytes.
+        let mut matching = None;
+        for entry in group {
             let same_token = constant_time_eq(&entry.token, token);
             let same_call = entry.context.bytes == context.bytes
                 && entry.context.registry.is(&context.registry);
-            (same_token && same_call).then(|| {
-                (
-                    entry.alg.clone_ref(py),
-                    entry.algorithm.clone_ref(py),
-                    entry.payload.clone_ref(py),
-                    entry.flat,
-                    entry.header.clone_ref(py),
-                    entry.signature.to_vec(),
-                )
-            })
+            if same_token && same_call {
+                matching = Some(entry);
+            }
+        }
+        matching.map(|entry| {
+            (
+                entry.alg.clone_ref(py),
+                entry.algorithm.clone_ref(py),
+                entry.payload.clone_ref(py),
+                entry.flat,
+                entry.header.clone_ref(py),
+                entry.signature.to_vec(),
+            )
         })
     };
     let Some((alg, algorithm, payload, flat, header, signature)) = found else {
@@ -262,8 +298,37 @@ pub fn lookup<'py>(py: Python<'py>, token: &[u8], context: &Context) -> Option<H
     })
 }
 
-/// Keep a successful decode, if the token was seen before (admission on second sight).
-pub fn admit(py: Python<'_>, token: &[u8], context: Context, hit: &Hit<'_>) {
+/// Count a miss for a token that had no entry to look at.
+pub fn missed() {
+    MISSES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether a successful decode of the probed token should be kept: it was seen before
+/// (admission on second sight), or is kept already under another context. A first
+/// sighting is remembered here.
+pub fn admits(probe: Probe) -> bool {
+    let max_entries = MAX_ENTRIES.load(Ordering::Relaxed);
+    if max_entries == 0 {
+        return false;
+    }
+    let Some(shard) = shard_of(probe.hash) else {
+        return false;
+    };
+    let Ok(mut guard) = shard.lock() else {
+        return false;
+    };
+    if guard.entries.contains_key(&probe.hash) || guard.seen_once.remove(&probe.hash) {
+        return true;
+    }
+    if guard.seen_once.len() >= max_entries.div_ceil(SHARDS).max(1).saturating_mul(4) {
+        guard.seen_once.clear();
+    }
+    guard.seen_once.insert(probe.hash);
+    false
+}
+
+/// Keep a successful decode that [`admits`] accepted.
+pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: &Hit<'_>) {
     let max_entries = MAX_ENTRIES.load(Ordering::Relaxed);
     let max_bytes = MAX_BYTES.load(Ordering::Relaxed);
     let (per_shard_entries, per_shard_bytes) = (
@@ -273,21 +338,9 @@ pub fn admit(py: Python<'_>, token: &[u8], context: Context, hit: &Hit<'_>) {
     if max_entries == 0 {
         return;
     }
-    let hash = slot(token, &context);
-    let Some(shard) = shard_of(hash) else { return };
-    {
-        let Ok(mut guard) = shard.lock() else { return };
-        if guard.entries.contains_key(&hash) {
-            return;
-        }
-        if !guard.seen_once.remove(&hash) {
-            if guard.seen_once.len() >= per_shard_entries.saturating_mul(4) {
-                guard.seen_once.clear();
-            }
-            guard.seen_once.insert(hash);
-            return;
-        }
-    }
+    let Some(shard) = shard_of(probe.hash) else {
+        return;
+    };
     let Some(alg) = hit.header.get_item(pyo3::intern!(py, "alg")).ok().flatten() else {
         return;
     };
@@ -323,10 +376,42 @@ pub fn admit(py: Python<'_>, token: &[u8], context: Context, hit: &Hit<'_>) {
         size,
     };
     let Ok(mut guard) = shard.lock() else { return };
-    guard.evict_until_fits(per_shard_entries, per_shard_bytes, size);
-    guard.bytes += size;
-    guard.order.push_back(hash);
-    guard.entries.insert(hash, entry);
+    let shard = &mut *guard;
+    if let Some(group) = shard.entries.get(&probe.hash) {
+        let already = group.iter().any(|kept| {
+            constant_time_eq(&kept.token, &entry.token)
+                && kept.context.bytes == entry.context.bytes
+                && kept.context.registry.is(&entry.context.registry)
+        });
+        if already {
+            return; // another thread kept the same decode meanwhile
+        }
+    }
+    shard.evict_until_fits(per_shard_entries, per_shard_bytes, size);
+    let group = match shard.entries.entry(probe.hash) {
+        std::collections::hash_map::Entry::Occupied(slot) => slot.into_mut(),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            shard.order.push_back(probe.hash);
+            slot.insert(Vec::with_capacity(1))
+        }
+    };
+    // A token under too many contexts, or a different token with the same hash: the
+    // group's oldest entry makes room.
+    let displaced = if group.len() >= CONTEXTS_PER_TOKEN
+        || group
+            .first()
+            .is_some_and(|kept| !constant_time_eq(&kept.token, token))
+    {
+        Some(group.remove(0))
+    } else {
+        None
+    };
+    group.push(entry);
+    shard.count += 1;
+    shard.bytes += size;
+    if let Some(displaced) = displaced {
+        shard.remove_accounting(&displaced);
+    }
 }
 
 /// `a == b` in time that depends only on the lengths: no early exit on the first differing
@@ -425,7 +510,7 @@ pub fn token_cache_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let (mut entries, mut bytes) = (0usize, 0usize);
     for shard in TABLE.iter() {
         if let Ok(guard) = shard.lock() {
-            entries += guard.entries.len();
+            entries += guard.count;
             bytes += guard.bytes;
         }
     }

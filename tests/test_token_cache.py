@@ -151,6 +151,39 @@ def test_a_change_to_the_call_is_not_a_hit(change: dict[str, Any], error: type) 
         decode(token, **change)
 
 
+def test_one_token_is_kept_under_several_calls() -> None:
+    # A middleware and a handler may check the same bearer token differently: both are
+    # answered from the cache, each with its own verdict.
+    token = make_token(aud=["api", "admin"])
+    warm(token, audience="api")
+    warm(token, audience="admin")
+    before = hits()
+    for _ in range(3):
+        assert decode(token, audience="api")["sub"] == "alice"
+        assert decode(token, audience="admin")["sub"] == "alice"
+    assert hits() == before + 6
+    assert token_cache.token_cache_info()["entries"] == 2
+
+
+def test_more_calls_than_a_token_keeps_never_mix_up_verdicts() -> None:
+    audiences = [f"aud-{i}" for i in range(7)]
+    token = make_token(aud=audiences)
+    for _ in range(3):
+        for audience in audiences:
+            assert decode(token, audience=audience)["aud"] == audiences
+            with pytest.raises(InvalidAudienceError):
+                decode(token, audience=audience + "-not")
+    assert token_cache.token_cache_info()["entries"] <= 4
+
+
+def test_a_first_sight_is_a_miss_that_keeps_nothing() -> None:
+    info = token_cache.token_cache_info()
+    decode(make_token(sid="once"))
+    after = token_cache.token_cache_info()
+    assert after["misses"] == info["misses"] + 1
+    assert after["entries"] == info["entries"] and after["hits"] == info["hits"]
+
+
 def test_options_that_switch_checks_off_are_part_of_the_call() -> None:
     start = now()
     token = make_token(exp=start + 60)
