@@ -126,11 +126,8 @@ impl<'py> Algo<'py> {
         if valid {
             Ok(remember)
         } else {
-            fail(
-                py,
-                Exc::InvalidSignatureError,
-                "Signature verification failed",
-            )
+            Err(Exc::InvalidSignatureError
+                .err_interned(py, intern!(py, "Signature verification failed")))
         }
     }
 

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::types::{PyString, PyTuple, PyType};
 
 /// The exception classes the core raises, by name in `turbojwt.exceptions`.
 #[allow(clippy::enum_variant_names)] // PyJWT's class names
@@ -77,6 +77,16 @@ impl Exc {
     pub fn err(self, py: Python<'_>, message: impl Into<String>) -> PyErr {
         match self.class(py) {
             Ok(class) => PyErr::from_type(class.clone(), message.into()),
+            Err(e) => e,
+        }
+    }
+
+    /// An error raised often (a forged-token flood), its message an interned string: no
+    /// message copy per raise. Still raised through `PyErr_SetObject`, which chains the
+    /// exception being handled as `__context__`, as a `raise` in PyJWT does.
+    pub fn err_interned(self, py: Python<'_>, message: &Bound<'_, PyString>) -> PyErr {
+        match self.class(py) {
+            Ok(class) => PyErr::from_type(class.clone(), (message.clone().unbind(),)),
             Err(e) => e,
         }
     }
@@ -165,6 +175,23 @@ pub fn warn(py: Python<'_>, kind: Warn, message: &str) -> PyResult<()> {
         &std::ffi::CString::new(message).unwrap_or_default(),
         1,
     )
+}
+
+/// `DecodeError("Not enough segments")`, raised as PyJWT raises it: `from` the `ValueError`
+/// its segment unpacking failed with, which itself chains the exception being handled.
+pub fn not_enough_segments(py: Python<'_>) -> PyErr {
+    let unpacking =
+        pyo3::exceptions::PyValueError::new_err("not enough values to unpack (expected 2, got 1)");
+    let handled = py
+        .import(pyo3::intern!(py, "sys"))
+        .and_then(|sys| sys.call_method0(pyo3::intern!(py, "exception")));
+    if let Some(handled) = handled.ok().filter(|h| !h.is_none()) {
+        // Best effort: a chain that cannot be set leaves the error itself unchanged.
+        let _ = unpacking
+            .value(py)
+            .setattr(pyo3::intern!(py, "__context__"), handled);
+    }
+    Exc::DecodeError.err_from(py, "Not enough segments", unpacking)
 }
 
 /// `MissingRequiredClaimError(claim)`: its constructor takes the claim, not a message.

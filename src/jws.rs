@@ -15,7 +15,7 @@ use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTupl
 use crate::algorithms::{Algo, Remember};
 use crate::args::{empty_str, given, Arg};
 use crate::base64url;
-use crate::errors::{fail, token_unicode_error, warn, Exc, Warn};
+use crate::errors::{self, fail, token_unicode_error, warn, Exc, Warn};
 use crate::header_cache;
 use crate::json;
 use crate::limits;
@@ -82,13 +82,13 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
     let Some((signing_input, crypto_segment)) =
         last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
     else {
-        return fail(py, Exc::DecodeError, "Not enough segments");
+        return Err(errors::not_enough_segments(py));
     };
     let first_dot = signing_input.iter().position(|&b| b == b'.');
     let Some((header_segment, payload_segment)) =
         first_dot.and_then(|i| Some((signing_input.get(..i)?, signing_input.get(i + 1..)?)))
     else {
-        return fail(py, Exc::DecodeError, "Not enough segments");
+        return Err(errors::not_enough_segments(py));
     };
     let json_is_stdlib = refs(py)?.current_json_loads(py)?.is_none();
     let cached = if json_is_stdlib {

@@ -345,10 +345,10 @@ impl JwtBindings {
         // The token cache: the token alone finds its slot; the call is described only when
         // there are entries to compare it with, or a success to keep.
         let probe = match &early_checks {
-            Some(_) if verify_signature => {
+            // A token that cannot be read is left to the full path, which raises its error in
+            // PyJWT's order.
+            Some(_) if verify_signature && token_cache::enabled() => {
                 jws::with_token_bytes(py, call.jwt, |token| Ok(token_cache::probe(token)))
-                    // A token that cannot be read is left to the full path, which raises its error
-                    // in PyJWT's order.
                     .ok()
                     .flatten()
             }

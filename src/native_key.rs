@@ -15,7 +15,7 @@ use pyo3::types::{PyAny, PyBytes, PyDict};
 
 use crate::base64url;
 use crate::crypto::{Algorithm, AsymmetricKey, CryptoError, JwkComponents, KeyEncoding, KeyKind};
-use crate::errors::{fail, Exc};
+use crate::errors;
 use crate::jws::with_token_bytes;
 
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
@@ -147,11 +147,11 @@ impl NativeKey {
             let Some((signing_input, crypto_segment)) =
                 last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
             else {
-                return fail(py, Exc::DecodeError, "Not enough segments");
+                return Err(errors::not_enough_segments(py));
             };
             let first_dot = signing_input.iter().position(|&b| b == b'.');
             let Some(payload_segment) = first_dot.and_then(|i| signing_input.get(i + 1..)) else {
-                return fail(py, Exc::DecodeError, "Not enough segments");
+                return Err(errors::not_enough_segments(py));
             };
             let payload = base64url::decode_named(py, payload_segment, "payload")?;
             let signature = base64url::decode_named(py, crypto_segment, "crypto")?;

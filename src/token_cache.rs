@@ -224,9 +224,14 @@ pub struct Probe {
     pub cached: bool,
 }
 
+/// Whether the cache is on.
+pub fn enabled() -> bool {
+    MAX_ENTRIES.load(Ordering::Relaxed) != 0
+}
+
 /// The token's slot, or `None` when the cache is off.
 pub fn probe(token: &[u8]) -> Option<Probe> {
-    if MAX_ENTRIES.load(Ordering::Relaxed) == 0 {
+    if !enabled() {
         return None;
     }
     let hash = HASHER.hash_one(token);

@@ -140,6 +140,51 @@ def test_raised_exceptions_pickle(token: Any, kwargs: dict[str, Any]) -> None:
     assert_pickles(raised_by_decode(token, **kwargs))
 
 
+def raised_while_handling(lib: ModuleType, token: Any, **kwargs: Any) -> BaseException:
+    """The error ``decode`` raises inside an ``except`` block, as a handler's call would."""
+    try:
+        raise KeyError("handled")
+    except KeyError:
+        try:
+            lib.decode(token, SECRET, algorithms=["HS256"], **kwargs)
+        except Exception as exc:
+            return exc
+    raise AssertionError("decode accepted the token")
+
+
+def chain_of(error: BaseException | None) -> list[str]:
+    """The classes along ``__cause__``/``__context__``, by name."""
+    names = []
+    while error is not None:
+        link = "cause" if error.__cause__ is not None else "context"
+        names.append(f"{type(error).__name__}<{link}>")
+        error = error.__cause__ or error.__context__
+    return names
+
+
+@pytest.mark.parametrize(
+    ("token", "kwargs"),
+    [
+        pytest.param(forge({"alg": "HS256"}, {"exp": 1}), {}, id="expired"),
+        pytest.param(forge({"alg": "HS256"}, {}), {"audience": "a"}, id="missing-aud"),
+        pytest.param(forge({"alg": "HS256"}, {}, key="other"), {}, id="bad-signature"),
+        pytest.param("a.b", {}, id="not-enough-segments"),
+        pytest.param("e30.e30.!!", {}, id="bad-signature-base64"),
+        pytest.param(forge({"alg": "HS256"}, b"[1]"), {}, id="payload-not-object"),
+        pytest.param(forge({"alg": "HS256"}, b"{"), {}, id="payload-not-json"),
+        pytest.param(forge({"alg": "HS384"}, {}), {}, id="algorithm-not-allowed"),
+    ],
+)
+def test_errors_chain_the_handled_exception_as_pyjwt_does(
+    token: Any, kwargs: dict[str, Any]
+) -> None:
+    # A ``raise`` inside a handler sets ``__context__``; an error from a native module
+    # must keep that, or tracebacks and ``raise ... from`` checks differ from PyJWT's.
+    expected = chain_of(raised_while_handling(ref, token, **kwargs))
+    assert chain_of(raised_while_handling(tj, token, **kwargs)) == expected
+    assert expected[-1] == "KeyError<context>"
+
+
 def test_all_matches_pyjwt() -> None:
     assert len(set(tj.__all__)) == len(tj.__all__)
     assert sorted(tj.__all__) == sorted(ref.__all__)
