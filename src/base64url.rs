@@ -37,6 +37,17 @@ pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidSegme
         .map_err(|_| InvalidSegment)
 }
 
+/// Whether [`decode`] would accept `segment`, without decoding it.
+pub fn is_valid(segment: &[u8]) -> bool {
+    let padding = segment.iter().rev().take_while(|&&b| b == b'=').count();
+    if padding > 2 || (padding > 0 && segment.len() % 4 != 0) {
+        return false;
+    }
+    segment
+        .get(..segment.len() - padding)
+        .is_some_and(|stripped| URL_SAFE_NO_PAD.check(stripped).is_ok())
+}
+
 /// Unpadded base64url, appended to `out`.
 pub fn encode_into(data: &[u8], out: &mut Vec<u8>) {
     URL_SAFE_NO_PAD.encode_append(data, out);
@@ -100,6 +111,44 @@ mod tests {
         // Non-canonical: the last symbol carries non-zero spare bits.
         assert_eq!(decode(b"YR"), Err(InvalidSegment));
         assert_eq!(decode(b"YQ"), Ok(b"a".to_vec()));
+    }
+
+    #[test]
+    fn is_valid_agrees_with_decode() {
+        let segments: [&[u8]; 14] = [
+            b"",
+            b"e30",
+            b"e30=",
+            b"YQ==",
+            b"YQ",
+            b"YR",
+            b"e30==",
+            b"YQ===",
+            b"YQ=",
+            b"a",
+            b"sig!!!!",
+            b"e3+0",
+            b"=",
+            b"eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0",
+        ];
+        for segment in segments {
+            assert_eq!(
+                is_valid(segment),
+                decode(segment).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(segment)
+            );
+        }
+        // Long enough for the vector path, with one bad byte at each position.
+        let long = b"eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ";
+        assert!(is_valid(long));
+        for position in 0..long.len() {
+            let mut bad = long.to_vec();
+            if let Some(byte) = bad.get_mut(position) {
+                *byte = b'+';
+            }
+            assert!(!is_valid(&bad), "bad byte at {position}");
+        }
     }
 
     #[test]

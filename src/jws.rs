@@ -4,6 +4,7 @@
 //! checked before the token is looked at, then segments, header JSON, payload, signature
 //! segment, header parameters (`kid`, `crit`, `b64`), and finally the signature itself.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -21,8 +22,9 @@ use crate::json;
 use crate::limits;
 use crate::py_refs::{package, refs};
 
-/// A token split and decoded, borrowing nothing from Python.
-pub struct Loaded<'py> {
+/// A token split and its header and signature decoded. The payload segment is decoded only
+/// once nothing else can refuse the token: most refusals never need it.
+pub struct Loaded<'t, 'py> {
     /// Shared with the header cache when `header_cached`: read it, never hand it out.
     pub header: Bound<'py, PyDict>,
     pub header_cached: bool,
@@ -32,19 +34,32 @@ pub struct Loaded<'py> {
     pub b64_false: bool,
     /// The header segment, when it was parsed natively and may be cached once validated.
     pub cacheable_segment: Option<Vec<u8>>,
-    pub payload: Vec<u8>,
+    /// Still base64url; empty when `b64_false`.
+    payload_segment: &'t [u8],
     /// `header.payload` exactly as it appears in the token (padding included).
-    pub signing_input: Vec<u8>,
+    pub signing_input: &'t [u8],
     pub signature: Vec<u8>,
 }
 
-/// Run `f` over the token's bytes: `str` as UTF-8, `bytes` as they are. A token over the
-/// length limit is refused here, before it is encoded, split or decoded.
-pub fn with_token_bytes<R>(
-    py: Python<'_>,
-    jwt: &Bound<'_, PyAny>,
-    f: impl FnOnce(&[u8]) -> PyResult<R>,
-) -> PyResult<R> {
+impl Loaded<'_, '_> {
+    /// The payload bytes (none when `b64_false`), or PyJWT's `Invalid payload padding`.
+    pub fn payload(&self, py: Python<'_>) -> PyResult<Vec<u8>> {
+        base64url::decode_named(py, self.payload_segment, "payload")
+    }
+
+    /// `result`, unless the payload segment is invalid: PyJWT decodes the payload in
+    /// `_load`, so its error comes before any raised after it.
+    pub fn payload_first<T>(&self, py: Python<'_>, result: PyResult<T>) -> PyResult<T> {
+        if result.is_err() && !base64url::is_valid(self.payload_segment) {
+            return fail(py, Exc::DecodeError, "Invalid payload padding");
+        }
+        result
+    }
+}
+
+/// The token's bytes: `str` as UTF-8, `bytes` as they are. A token over the length limit is
+/// refused here, before it is encoded, split or decoded.
+pub fn token_bytes<'a>(py: Python<'_>, jwt: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
     if let Ok(text) = jwt.cast::<PyString>() {
         // A str has at least as many UTF-8 bytes as code points: refuse before encoding.
         // (Exact str only: a subclass's `__len__` could say anything.)
@@ -54,7 +69,7 @@ pub fn with_token_bytes<R>(
         match text.to_str() {
             Ok(s) => {
                 limits::check_token_length(py, s.len())?;
-                f(s.as_bytes())
+                Ok(s.as_bytes())
             }
             Err(_) => {
                 let err = text.call_method1("encode", ("utf-8",)).err();
@@ -66,7 +81,7 @@ pub fn with_token_bytes<R>(
         }
     } else if let Ok(bytes) = jwt.cast::<PyBytes>() {
         limits::check_token_length(py, bytes.as_bytes().len())?;
-        f(bytes.as_bytes())
+        Ok(bytes.as_bytes())
     } else {
         fail(
             py,
@@ -77,7 +92,7 @@ pub fn with_token_bytes<R>(
 }
 
 /// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature.
-pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
+pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
     let last_dot = token.iter().rposition(|&b| b == b'.');
     let Some((signing_input, crypto_segment)) =
         last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
@@ -112,30 +127,27 @@ pub fn load<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
         }
     };
     let cacheable_segment = (json_is_stdlib && !header_cached).then(|| header_segment.to_vec());
-    let payload = if b64_false {
-        // RFC 7797 detached form: the segment must be empty, and is never decoded.
-        if !payload_segment.is_empty() {
-            return fail(
-                py,
-                Exc::DecodeError,
-                "Payload segment must be empty when 'b64' is false.",
-            );
-        }
-        Vec::new()
-    } else {
-        base64url::decode_named(py, payload_segment, "payload")?
-    };
-    let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
-    Ok(Loaded {
+    // RFC 7797 detached form: the segment must be empty, and is never decoded.
+    if b64_false && !payload_segment.is_empty() {
+        return fail(
+            py,
+            Exc::DecodeError,
+            "Payload segment must be empty when 'b64' is false.",
+        );
+    }
+    let signature = base64url::decode_named(py, crypto_segment, "crypto");
+    let mut loaded = Loaded {
         header,
         header_cached,
         alg,
         b64_false,
         cacheable_segment,
-        payload,
-        signing_input: signing_input.to_vec(),
-        signature,
-    })
+        payload_segment,
+        signing_input,
+        signature: Vec::new(),
+    };
+    loaded.signature = loaded.payload_first(py, signature)?;
+    Ok(loaded)
 }
 
 /// Whether `key` is a `PyJWK` (secrets and PEM strings answer without an isinstance call).
@@ -147,10 +159,10 @@ pub fn is_pyjwk(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 /// `_load` then `_validate_headers`, remembering headers that pass.
-pub fn load_validated<'py>(py: Python<'py>, token: &[u8]) -> PyResult<Loaded<'py>> {
+pub fn load_validated<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
     let loaded = load(py, token)?;
     if !loaded.header_cached {
-        validate_headers(py, loaded.header.as_any(), false)?;
+        loaded.payload_first(py, validate_headers(py, loaded.header.as_any(), false))?;
         if let Some(segment) = &loaded.cacheable_segment {
             let header = header_cache::Header {
                 dict: loaded.header.clone(),
@@ -308,8 +320,33 @@ pub fn decode<'py>(
             "It is required that you pass in a value for the \"algorithms\" argument when calling decode().",
         );
     }
-    let loaded = with_token_bytes(py, jwt, |token| load_validated(py, token))?;
+    let loaded = load_validated(py, token_bytes(py, jwt)?)?;
+    let verified = loaded.payload_first(
+        py,
+        check_and_verify(py, registry, &loaded, &request, is_jwk),
+    );
+    let (payload, rememberable) = match verified? {
+        (Some(detached), rememberable) => (Payload::Detached(detached), rememberable),
+        (None, rememberable) => (Payload::Bytes(loaded.payload(py)?), rememberable),
+    };
+    Ok(Decoded {
+        header: loaded.header,
+        header_cached: loaded.header_cached,
+        payload,
+        signature: loaded.signature,
+        rememberable,
+    })
+}
 
+/// Everything `decode` checks after `_load`: the detached form's rules, then the signature.
+/// Returns the detached payload, if any, and whether the result may be cached.
+fn check_and_verify<'py>(
+    py: Python<'py>,
+    registry: &Bound<'py, PyDict>,
+    loaded: &Loaded<'_, 'py>,
+    request: &VerifyRequest<'py>,
+    is_jwk: bool,
+) -> PyResult<(Option<Bound<'py, PyAny>>, bool)> {
     let b64_false = loaded.b64_false;
     if request.detached_payload.is_some() && !b64_false {
         return fail(
@@ -318,7 +355,7 @@ pub fn decode<'py>(
             "It is only valid to pass \"detached_payload\" when the protected header has \"b64\" set to false.",
         );
     }
-    let (payload, signing_input) = if b64_false {
+    let (detached, signing_input) = if b64_false {
         let crit_lists_b64 = match loaded.header.get_item(intern!(py, "crit"))? {
             Some(crit) if crit.is_truthy()? => crit
                 .cast::<PyList>()
@@ -347,9 +384,9 @@ pub fn decode<'py>(
         let mut signing_input = head.to_vec();
         signing_input.push(b'.');
         signing_input.extend_from_slice(&bytes_like(py, &detached)?);
-        (Payload::Detached(detached), signing_input)
+        (Some(detached), Cow::Owned(signing_input))
     } else {
-        (Payload::Bytes(loaded.payload), loaded.signing_input)
+        (None, Cow::Borrowed(loaded.signing_input))
     };
 
     let rememberable = if request.verify_signature {
@@ -359,20 +396,14 @@ pub fn decode<'py>(
             loaded.alg.as_ref(),
             &signing_input,
             &loaded.signature,
-            &request,
+            request,
             is_jwk,
         )?
         .0
     } else {
         false
     };
-    Ok(Decoded {
-        header: loaded.header,
-        header_cached: loaded.header_cached,
-        payload,
-        signature: loaded.signature,
-        rememberable,
-    })
+    Ok((detached, rememberable))
 }
 
 /// The bytes of a bytes-like detached payload; other types fail as `b".".join` does.
@@ -869,18 +900,20 @@ impl JwsEngine {
         py: Python<'py>,
         jwt: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let loaded = with_token_bytes(py, jwt, |token| load_validated(py, token))?;
+        let loaded = load_validated(py, token_bytes(py, jwt)?)?;
+        // `_load` decodes the payload too, and refuses a token whose payload is invalid.
+        loaded.payload(py)?;
         owned_header(loaded.header, loaded.header_cached)
     }
 
     /// `PyJWS._load`: `(payload, signing_input, header, signature)`.
     fn load<'py>(&self, py: Python<'py>, jwt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-        let loaded = with_token_bytes(py, jwt, |token| load(py, token))?;
+        let loaded = load(py, token_bytes(py, jwt)?)?;
         PyTuple::new(
             py,
             [
-                PyBytes::new(py, &loaded.payload).into_any(),
-                PyBytes::new(py, &loaded.signing_input).into_any(),
+                PyBytes::new(py, &loaded.payload(py)?).into_any(),
+                PyBytes::new(py, loaded.signing_input).into_any(),
                 owned_header(loaded.header, loaded.header_cached)?.into_any(),
                 PyBytes::new(py, &loaded.signature).into_any(),
             ],

@@ -337,50 +337,57 @@ impl JwtBindings {
         } = state;
 
         let key = call.key.value_or(|| empty_str(py));
-        let leeway = call
-            .leeway
-            .value_or(|| pyo3::types::PyInt::new(py, 0).into_any());
+        let expected = Expected {
+            audience: given(&call.audience).cloned(),
+            issuer: given(&call.issuer).cloned(),
+            subject: given(&call.subject).cloned(),
+            leeway: call
+                .leeway
+                .value_or(|| pyo3::types::PyInt::new(py, 0).into_any()),
+        };
         let jws = self.jws.get().bindings();
         let registry = jws.registry.bind(py);
         // The token cache: the token alone finds its slot; the call is described only when
         // there are entries to compare it with, or a success to keep.
-        let probe = match &early_checks {
+        let cached = match &early_checks {
             // A token that cannot be read is left to the full path, which raises its error in
             // PyJWT's order.
-            Some(_) if verify_signature && token_cache::enabled() => {
-                jws::with_token_bytes(py, call.jwt, |token| Ok(token_cache::probe(token)))
+            Some(checks) if verify_signature && token_cache::enabled() => {
+                jws::token_bytes(py, call.jwt)
                     .ok()
-                    .flatten()
+                    .and_then(|token| Some((token, token_cache::probe(token)?, checks)))
             }
             _ => None,
         };
+        let context_of = || {
+            let algorithms = given(&call.algorithms);
+            let detached = given(&call.detached_payload).is_some();
+            cached.as_ref().map_or(Ok(None), |(_, _, checks)| {
+                cache_context(
+                    py, &key, algorithms, detached, registry, checks, enforce, &expected,
+                )
+            })
+        };
         let mut described = None;
-        if let (Some(probe), Some(checks)) = (probe, &early_checks) {
-            if probe.cached {
-                if let Some((context, plain_leeway)) =
-                    call_context(py, &call, &key, &leeway, registry, checks, enforce)?
-                {
-                    let hit = jws::with_token_bytes(py, call.jwt, |token| {
-                        Ok(token_cache::lookup(py, token, probe, &context))
-                    })?;
-                    if let Some(hit) = hit {
-                        claims::validate_times(
-                            py,
-                            &Claims::of_dict(&hit.payload),
-                            checks,
-                            &plain_leeway,
-                        )?;
-                        return Ok(DecodedJwt {
-                            payload: hit.payload,
-                            header: hit.header,
-                            header_shared: true,
-                            signature: hit.signature,
-                        });
-                    }
-                    described = Some(context);
-                }
-            } else {
+        if let Some((token, probe, checks)) = &cached {
+            if !probe.cached {
                 token_cache::missed();
+            } else if let Some((context, plain_leeway)) = context_of()? {
+                if let Some(hit) = token_cache::lookup(py, token, *probe, &context) {
+                    claims::validate_times(
+                        py,
+                        &Claims::of_dict(&hit.payload),
+                        checks,
+                        &plain_leeway,
+                    )?;
+                    return Ok(DecodedJwt {
+                        payload: hit.payload,
+                        header: hit.header,
+                        header_shared: true,
+                        signature: hit.signature,
+                    });
+                }
+                described = Some(context);
             }
         }
 
@@ -408,12 +415,6 @@ impl JwtBindings {
                 &read_checks
             }
         };
-        let expected = Expected {
-            audience: given(&call.audience).cloned(),
-            issuer: given(&call.issuer).cloned(),
-            subject: given(&call.subject).cloned(),
-            leeway: leeway.clone(),
-        };
         let claims = Claims {
             dict: &payload,
             captured: captured.as_ref(),
@@ -425,18 +426,14 @@ impl JwtBindings {
             header_shared: decoded.header_cached,
             signature: decoded.signature,
         };
-        if let (Some(probe), Some(checks), true) = (probe, &early_checks, decoded.rememberable) {
-            if token_cache::admits(probe) {
+        if let (Some((token, probe, _)), true) = (&cached, decoded.rememberable) {
+            if token_cache::admits(*probe) {
                 let context = match described {
                     Some(context) => Some(context),
-                    None => call_context(py, &call, &key, &leeway, registry, checks, enforce)?
-                        .map(|(context, _)| context),
+                    None => context_of()?.map(|(context, _)| context),
                 };
                 if let Some(context) = context {
-                    jws::with_token_bytes(py, call.jwt, |token| {
-                        token_cache::admit(py, token, probe, context, &result.as_hit());
-                        Ok(())
-                    })?;
+                    token_cache::admit(py, token, *probe, context, &result.as_hit());
                 }
             }
         }
@@ -579,35 +576,6 @@ impl JwtBindings {
     }
 }
 
-/// [`cache_context`] for a decode call.
-fn call_context<'py>(
-    py: Python<'py>,
-    call: &Call<'_, 'py>,
-    key: &Bound<'py, PyAny>,
-    leeway: &Bound<'py, PyAny>,
-    registry: &Bound<'py, PyDict>,
-    checks: &ClaimChecks<'py>,
-    enforce: bool,
-) -> PyResult<Option<(token_cache::Context, claims::Leeway<'py>)>> {
-    let expected = Expected {
-        audience: given(&call.audience).cloned(),
-        issuer: given(&call.issuer).cloned(),
-        subject: given(&call.subject).cloned(),
-        leeway: leeway.clone(),
-    };
-    let detached = given(&call.detached_payload).is_some();
-    cache_context(
-        py,
-        key,
-        given(&call.algorithms),
-        detached,
-        registry,
-        checks,
-        enforce,
-        &expected,
-    )
-}
-
 /// What the token cache must see besides the token, or `None` when a part of the call cannot
 /// be described exactly (a detached payload, a replaced `json.loads`, a leeway or
 /// expectation of an unusual type...): such calls are never cached.
@@ -638,19 +606,21 @@ fn cache_context<'py>(
     let claims::Leeway::Seconds(seconds) = claims::Leeway::from_py(py, leeway)? else {
         return Ok(None);
     };
-    let mut flags = checks.flags().to_vec();
-    flags.push(enforce);
-    builder.flags(&flags);
+    // Without `algorithms` the call fails, or takes them from a PyJWK: not cached.
+    let Some(algorithms) = algorithms else {
+        return Ok(None);
+    };
+    builder.flags(checks.flags().iter().copied().chain([enforce]));
     builder.float(seconds);
     let described = builder
-        .key(key)
-        // Without `algorithms` the call fails, or takes them from a PyJWK: not cached.
-        .and_then(|()| builder.strings(b'a', Some(algorithms?)))
+        .strings(b'a', Some(algorithms))
         .and_then(|()| builder.strings(b'r', checks.require.as_ref().filter(|r| !r.is_none())))
         .and_then(|()| builder.strings(b'u', expected.audience.as_ref()))
         .and_then(|()| builder.strings(b'i', expected.issuer.as_ref()))
         .and_then(|()| builder.strings(b's', expected.subject.as_ref()));
-    Ok(described.map(|()| (builder.finish(registry), claims::Leeway::Seconds(seconds))))
+    Ok(described
+        .and_then(|()| builder.finish(key, registry))
+        .map(|context| (context, claims::Leeway::Seconds(seconds))))
 }
 
 /// A detached payload goes through `json.loads` as the caller gave it (bytes or str).

@@ -16,7 +16,7 @@ use pyo3::types::{PyAny, PyBytes, PyDict};
 use crate::base64url;
 use crate::crypto::{Algorithm, AsymmetricKey, CryptoError, JwkComponents, KeyEncoding, KeyKind};
 use crate::errors;
-use crate::jws::with_token_bytes;
+use crate::jws::token_bytes;
 
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct NativeKey {
@@ -140,30 +140,29 @@ impl NativeKey {
         alg: &str,
         token: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        with_token_bytes(py, token, |token| {
-            // The segments as `jws::load` splits them (and with its errors): the last dot
-            // ends the signing input, whose first dot ends the header.
-            let last_dot = token.iter().rposition(|&b| b == b'.');
-            let Some((signing_input, crypto_segment)) =
-                last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
-            else {
-                return Err(errors::not_enough_segments(py));
-            };
-            let first_dot = signing_input.iter().position(|&b| b == b'.');
-            let Some(payload_segment) = first_dot.and_then(|i| signing_input.get(i + 1..)) else {
-                return Err(errors::not_enough_segments(py));
-            };
-            let payload = base64url::decode_named(py, payload_segment, "payload")?;
-            let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
-            // Whatever keeps the signature from verifying (an unknown algorithm, a key of
-            // another family, a signature of the wrong length) is a `None`, not an error.
-            let Ok(algorithm) = Algorithm::from_name(alg) else {
-                return Ok(None);
-            };
-            let key = &self.key;
-            let valid = py.detach(|| key.verify(algorithm, signing_input, &signature));
-            Ok(matches!(valid, Ok(true)).then(|| PyBytes::new(py, &payload)))
-        })
+        let token = token_bytes(py, token)?;
+        // The segments as `jws::load` splits them (and with its errors): the last dot
+        // ends the signing input, whose first dot ends the header.
+        let last_dot = token.iter().rposition(|&b| b == b'.');
+        let Some((signing_input, crypto_segment)) =
+            last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
+        else {
+            return Err(errors::not_enough_segments(py));
+        };
+        let first_dot = signing_input.iter().position(|&b| b == b'.');
+        let Some(payload_segment) = first_dot.and_then(|i| signing_input.get(i + 1..)) else {
+            return Err(errors::not_enough_segments(py));
+        };
+        let payload = base64url::decode_named(py, payload_segment, "payload")?;
+        let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
+        // Whatever keeps the signature from verifying (an unknown algorithm, a key of
+        // another family, a signature of the wrong length) is a `None`, not an error.
+        let Ok(algorithm) = Algorithm::from_name(alg) else {
+            return Ok(None);
+        };
+        let key = &self.key;
+        let valid = py.detach(|| key.verify(algorithm, signing_input, &signature));
+        Ok(matches!(valid, Ok(true)).then(|| PyBytes::new(py, &payload)))
     }
 
     /// The JWK parameters as big-endian bytes, private ones included for a private key.

@@ -18,6 +18,7 @@
 //!   first. Secret key bytes held in an entry's context are zeroed when it is dropped.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};
 
@@ -40,6 +41,10 @@ static MISSES: AtomicU64 = AtomicU64::new(0);
 static EVICTIONS: AtomicU64 = AtomicU64::new(0);
 
 static HASHER: LazyLock<ahash::RandomState> = LazyLock::new(ahash::RandomState::new);
+/// Bytes of a token's end that pick its slot, with its length. Two tokens that end alike
+/// share a slot and are told apart by the full comparison; tokens worth keeping end in a
+/// signature, which no two of them share.
+const HASHED_TAIL: usize = 64;
 static TABLE: LazyLock<[Mutex<Shard>; SHARDS]> = LazyLock::new(Default::default);
 
 /// A decode the cache answered or may keep: the token's result as the caller receives it.
@@ -55,6 +60,9 @@ pub struct Hit<'py> {
 /// calls are the same call exactly when their contexts are equal bytes.
 pub struct Context {
     bytes: Vec<u8>,
+    /// Where the key's bytes start: they come last, so only they need zeroing, and no
+    /// reallocation ever leaves a copy of them behind.
+    secret_from: usize,
     /// Key objects are identified by address; the entry holds them so no other object can
     /// take that address while the entry lives.
     _holds_key: Option<Py<PyAny>>,
@@ -64,14 +72,15 @@ pub struct Context {
 impl Drop for Context {
     fn drop(&mut self) {
         // The context may hold an HMAC secret.
-        self.bytes.zeroize();
+        if let Some(secret) = self.bytes.get_mut(self.secret_from..) {
+            secret.zeroize();
+        }
     }
 }
 
 /// Builds a [`Context`]; any part it cannot describe exactly makes the call uncacheable.
 pub struct ContextBuilder {
     bytes: Vec<u8>,
-    key_object: Option<Py<PyAny>>,
 }
 
 impl ContextBuilder {
@@ -83,55 +92,40 @@ impl ContextBuilder {
         let mut bytes = Vec::with_capacity(160);
         bytes.extend_from_slice(&GENERATION.load(Ordering::Relaxed).to_le_bytes());
         bytes.push(u8::from(complete));
-        Some(ContextBuilder {
-            bytes,
-            key_object: None,
-        })
+        Some(ContextBuilder { bytes })
     }
 
-    fn field(&mut self, tag: u8, data: &[u8]) {
+    fn field(&mut self, tag: u8, data: &[u8]) -> Option<()> {
+        let length = u32::try_from(data.len()).ok()?;
         self.bytes.push(tag);
-        self.bytes.extend_from_slice(&data.len().to_le_bytes());
+        self.bytes.extend_from_slice(&length.to_le_bytes());
         self.bytes.extend_from_slice(data);
+        Some(())
     }
 
-    pub fn flags(&mut self, flags: &[bool]) {
+    pub fn flags(&mut self, flags: impl IntoIterator<Item = bool>) {
         let bits = flags
-            .iter()
+            .into_iter()
             .enumerate()
-            .fold(0u32, |acc, (i, &f)| acc | (u32::from(f) << i));
-        self.field(b'f', &bits.to_le_bytes());
+            .fold(0u32, |acc, (i, f)| acc | (u32::from(f) << i));
+        self.bytes.push(b'f');
+        self.bytes.extend_from_slice(&bits.to_le_bytes());
     }
 
     pub fn float(&mut self, value: f64) {
-        self.field(b'l', &value.to_bits().to_le_bytes());
-    }
-
-    /// The key: `str`/`bytes` by content, any other object by identity.
-    pub fn key(&mut self, key: &Bound<'_, PyAny>) -> Option<()> {
-        if key.is_exact_instance_of::<PyString>() {
-            let text = key.cast::<PyString>().ok()?.to_str().ok()?;
-            self.field(b's', text.as_bytes());
-        } else if key.is_exact_instance_of::<PyBytes>() {
-            self.field(b'b', key.cast::<PyBytes>().ok()?.as_bytes());
-        } else {
-            self.field(b'o', &(key.as_ptr() as usize).to_le_bytes());
-            self.key_object = Some(key.clone().unbind());
-        }
-        Some(())
+        self.bytes.push(b'l');
+        self.bytes.extend_from_slice(&value.to_bits().to_le_bytes());
     }
 
     /// `None`, an exact `str`, or a list, tuple or set of exact `str`s.
     pub fn strings(&mut self, tag: u8, value: Option<&Bound<'_, PyAny>>) -> Option<()> {
         let Some(value) = value else {
-            self.field(tag, b"-");
-            return Some(());
+            return self.field(tag, b"-");
         };
         if value.is_exact_instance_of::<PyString>() {
             let text = value.cast::<PyString>().ok()?.to_str().ok()?;
-            self.field(tag, b"1");
-            self.field(b'.', text.as_bytes());
-            return Some(());
+            self.field(tag, b"1")?;
+            return self.field(b'.', text.as_bytes());
         }
         let is_collection = value.is_exact_instance_of::<PyList>()
             || value.is_exact_instance_of::<PyTuple>()
@@ -140,7 +134,7 @@ impl ContextBuilder {
         if !is_collection {
             return None;
         }
-        self.field(tag, b"n");
+        self.field(tag, b"n")?;
         for item in value.try_iter().ok()? {
             let item = item.ok()?;
             if !item.is_exact_instance_of::<PyString>() {
@@ -149,18 +143,42 @@ impl ContextBuilder {
             self.field(
                 b'.',
                 item.cast::<PyString>().ok()?.to_str().ok()?.as_bytes(),
-            );
+            )?;
         }
-        self.field(tag, b"$");
-        Some(())
+        self.field(tag, b"$")
     }
 
-    pub fn finish(self, registry: &Bound<'_, PyDict>) -> Context {
-        Context {
+    /// The context, ending with the key: `str`/`bytes` by content, any other object by
+    /// identity. `None` when the key cannot be described.
+    pub fn finish(
+        mut self,
+        key: &Bound<'_, PyAny>,
+        registry: &Bound<'_, PyDict>,
+    ) -> Option<Context> {
+        let (tag, secret, key_object) = if key.is_exact_instance_of::<PyString>() {
+            let text = key.cast::<PyString>().ok()?.to_str().ok()?;
+            (b's', text.as_bytes(), None)
+        } else if key.is_exact_instance_of::<PyBytes>() {
+            (b'b', key.cast::<PyBytes>().ok()?.as_bytes(), None)
+        } else {
+            (b'o', &[][..], Some(key.clone().unbind()))
+        };
+        let identity = (key.as_ptr() as usize).to_le_bytes();
+        let data = if key_object.is_some() {
+            &identity[..]
+        } else {
+            secret
+        };
+        // Room first: once the secret is written the buffer must never move.
+        self.bytes.reserve_exact(1 + 4 + data.len());
+        let secret_from = self.bytes.len();
+        self.field(tag, data)?;
+        Some(Context {
             bytes: self.bytes,
-            _holds_key: self.key_object,
+            secret_from,
+            _holds_key: key_object,
             registry: registry.clone().unbind(),
-        }
+        })
     }
 }
 
@@ -184,14 +202,38 @@ const CONTEXTS_PER_TOKEN: usize = 4;
 #[derive(Default)]
 struct Shard {
     /// By the token's hash: one entry per context the token decoded under.
-    entries: HashMap<u64, Vec<Entry>>,
+    entries: HashMap<u64, Vec<Entry>, PassThrough>,
     /// Entries in all groups.
     count: usize,
     /// Insertion order of the groups, for eviction (stale slots are skipped).
     order: VecDeque<u64>,
     bytes: usize,
     /// Hashes of tokens seen once: seeing one again admits it.
-    seen_once: HashSet<u64>,
+    seen_once: HashSet<u64, PassThrough>,
+}
+
+/// The shard maps' hasher: their keys are already keyed random hashes, so hashing them
+/// again (SipHash, the default) would be wasted work.
+type PassThrough = BuildHasherDefault<TokenHash>;
+
+#[derive(Default)]
+struct TokenHash(u64);
+
+impl Hasher for TokenHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; this keeps any other use correct.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
 }
 
 impl Shard {
@@ -234,14 +276,17 @@ pub fn probe(token: &[u8]) -> Option<Probe> {
     if !enabled() {
         return None;
     }
-    let hash = HASHER.hash_one(token);
+    let mut hasher = HASHER.build_hasher();
+    hasher.write_usize(token.len());
+    hasher.write(token.get(token.len().saturating_sub(HASHED_TAIL)..)?);
+    let hash = hasher.finish();
     let cached = shard_of(hash)?.lock().ok()?.entries.contains_key(&hash);
     Some(Probe { hash, cached })
 }
 
 fn shard_of(hash: u64) -> Option<&'static Mutex<Shard>> {
-    // The low bits pick the shard; the map hashes the full value again.
-    TABLE.get(usize::try_from(hash % SHARDS as u64).unwrap_or(0))
+    // Middle bits pick the shard: the map indexes by the low bits and tags by the top ones.
+    TABLE.get(usize::try_from((hash >> 32) % SHARDS as u64).unwrap_or(0))
 }
 
 /// The cached result for `token` under `context`, as fresh objects the caller may mutate.
@@ -269,13 +314,14 @@ pub fn lookup<'py>(
                 matching = Some(entry);
             }
         }
+        // Bound clones: their drops skip the deferred-decref check a `Py` drop makes.
         matching.map(|entry| {
             (
-                entry.alg.clone_ref(py),
-                entry.algorithm.clone_ref(py),
-                entry.payload.clone_ref(py),
+                entry.alg.bind(py).clone(),
+                entry.algorithm.bind(py).clone(),
+                entry.payload.bind(py).clone(),
                 entry.flat,
-                entry.header.clone_ref(py),
+                entry.header.bind(py).clone(),
                 entry.signature.to_vec(),
             )
         })
@@ -285,20 +331,20 @@ pub fn lookup<'py>(
         return None;
     };
     // The algorithm must still be registered as it was (register/unregister_algorithm).
-    let registered = context.registry.bind(py).get_item(alg.bind(py)).ok()??;
-    if !registered.is(algorithm.bind(py)) {
+    let registered = context.registry.bind(py).get_item(&alg).ok()??;
+    if !registered.is(&algorithm) {
         MISSES.fetch_add(1, Ordering::Relaxed);
         return None;
     }
     let payload = if flat {
-        payload.bind(py).copy().ok()?
+        payload.copy().ok()?
     } else {
-        fresh_dict(py, payload.bind(py)).ok()?
+        fresh_dict(py, &payload).ok()?
     };
     HITS.fetch_add(1, Ordering::Relaxed);
     Some(Hit {
         payload,
-        header: header.into_bound(py),
+        header,
         signature,
     })
 }

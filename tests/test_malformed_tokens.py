@@ -514,6 +514,49 @@ SIGNATURE = [
     case("str-and-bytes-key-alike", GOOD, key=SECRET.encode()),
 ]
 
+# PyJWT decodes the payload segment in `_load`: an invalid one is reported before anything
+# checked after it, however the token would have failed otherwise.
+BAD_BODY = "/" + BODY
+KID_INT_HEADER = b64url(b'{"alg":"HS256","kid":1}')
+UNKNOWN_ALG_HEADER = b64url(b'{"alg":"XX999"}')
+PAYLOAD_FIRST = [
+    case(
+        "payload-before-crypto-padding",
+        f"{HEADER}.{BAD_BODY}.{GOOD_SIGNATURE}!",
+        padding_error("payload"),
+    ),
+    case(
+        "payload-before-kid-check",
+        f"{KID_INT_HEADER}.{BAD_BODY}.{GOOD_SIGNATURE}",
+        padding_error("payload"),
+    ),
+    case(
+        "payload-before-detached-misuse",
+        f"{HEADER}.{BAD_BODY}.{GOOD_SIGNATURE}",
+        padding_error("payload"),
+        detached_payload=b"x",
+    ),
+    case(
+        "payload-before-alg-not-allowed",
+        f"{HEADER}.{BAD_BODY}.{GOOD_SIGNATURE}",
+        padding_error("payload"),
+        algorithms=["HS384"],
+    ),
+    case(
+        "payload-before-alg-not-supported",
+        f"{UNKNOWN_ALG_HEADER}.{BAD_BODY}.{GOOD_SIGNATURE}",
+        padding_error("payload"),
+        algorithms=["XX999"],
+    ),
+    case(
+        "payload-before-key-type",
+        f"{HEADER}.{BAD_BODY}.{GOOD_SIGNATURE}",
+        padding_error("payload"),
+        key=PEM_PUBLIC_KEY,
+    ),
+    case("payload-before-bad-signature", f"{HEADER}.{BAD_BODY}.AAAA", padding_error("payload")),
+]
+
 CASES = (
     TOKEN_TYPE
     + SEGMENTS
@@ -525,6 +568,7 @@ CASES = (
     + B64
     + ALG
     + SIGNATURE
+    + PAYLOAD_FIRST
 )
 
 
