@@ -31,6 +31,7 @@ use crate::json;
 use crate::jws;
 use crate::limits;
 use crate::py_refs::refs;
+use crate::segments::{self, Segments};
 
 /// Batches smaller than this are checked on the calling thread (still without the GIL).
 const PARALLEL_THRESHOLD: usize = 16;
@@ -446,10 +447,12 @@ fn judge_parts<'t, R>(
     if limits::token_too_long(token.len()) {
         return None;
     }
-    let last_dot = token.iter().rposition(|&b| b == b'.')?;
-    let signing_input = token.get(..last_dot)?;
-    let first_dot = signing_input.iter().position(|&b| b == b'.')?;
-    let header_segment = signing_input.get(..first_dot)?;
+    let Segments {
+        header: header_segment,
+        payload: payload_segment,
+        signing_input,
+        signature: signature_segment,
+    } = segments::split(token)?;
     let key_choice = match memo {
         Some(memo) if memo.segment == header_segment => memo.key_use,
         _ => {
@@ -469,8 +472,8 @@ fn judge_parts<'t, R>(
             signature,
             seen,
         } = scratch;
-        base64url::decode_into(signing_input.get(first_dot + 1..)?, payload).ok()?;
-        base64url::decode_into(token.get(last_dot + 1..)?, signature).ok()?;
+        base64url::decode_into(payload_segment, payload).ok()?;
+        base64url::decode_into(signature_segment, signature).ok()?;
         judge_decoded(
             plan,
             signing_input,

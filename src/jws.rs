@@ -21,6 +21,7 @@ use crate::header_cache;
 use crate::json;
 use crate::limits;
 use crate::py_refs::{package, refs};
+use crate::segments::{self, Segments};
 
 /// A token split and its header and signature decoded. The payload segment is decoded only
 /// once nothing else can refuse the token: most refusals never need it.
@@ -93,15 +94,12 @@ pub fn token_bytes<'a>(py: Python<'_>, jwt: &'a Bound<'_, PyAny>) -> PyResult<&'
 
 /// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature.
 pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
-    let last_dot = token.iter().rposition(|&b| b == b'.');
-    let Some((signing_input, crypto_segment)) =
-        last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
-    else {
-        return Err(errors::not_enough_segments(py));
-    };
-    let first_dot = signing_input.iter().position(|&b| b == b'.');
-    let Some((header_segment, payload_segment)) =
-        first_dot.and_then(|i| Some((signing_input.get(..i)?, signing_input.get(i + 1..)?)))
+    let Some(Segments {
+        header: header_segment,
+        payload: payload_segment,
+        signing_input,
+        signature: crypto_segment,
+    }) = segments::split(token)
     else {
         return Err(errors::not_enough_segments(py));
     };

@@ -33,6 +33,7 @@ mod jwt;
 mod limits;
 mod native_key;
 mod py_refs;
+mod segments;
 mod string_cache;
 mod token_cache;
 mod verdicts;

@@ -17,6 +17,7 @@ use crate::base64url;
 use crate::crypto::{Algorithm, AsymmetricKey, CryptoError, JwkComponents, KeyEncoding, KeyKind};
 use crate::errors;
 use crate::jws::token_bytes;
+use crate::segments::{self, Segments};
 
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct NativeKey {
@@ -141,16 +142,14 @@ impl NativeKey {
         token: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let token = token_bytes(py, token)?;
-        // The segments as `jws::load` splits them (and with its errors): the last dot
-        // ends the signing input, whose first dot ends the header.
-        let last_dot = token.iter().rposition(|&b| b == b'.');
-        let Some((signing_input, crypto_segment)) =
-            last_dot.and_then(|i| Some((token.get(..i)?, token.get(i + 1..)?)))
+        // The segments as `jws::load` splits them (and with its errors).
+        let Some(Segments {
+            payload: payload_segment,
+            signing_input,
+            signature: crypto_segment,
+            ..
+        }) = segments::split(token)
         else {
-            return Err(errors::not_enough_segments(py));
-        };
-        let first_dot = signing_input.iter().position(|&b| b == b'.');
-        let Some(payload_segment) = first_dot.and_then(|i| signing_input.get(i + 1..)) else {
             return Err(errors::not_enough_segments(py));
         };
         let payload = base64url::decode_named(py, payload_segment, "payload")?;
