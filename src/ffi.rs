@@ -70,7 +70,6 @@ pub fn dict_with_pairs<'py>(
 
 /// A `str` of the ASCII text `text`, made as `json.loads` makes it (a compact ASCII string),
 /// without the UTF-8 decoder: one allocation and a copy.
-#[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
 pub fn ascii_string<'py>(
     py: Python<'py>,
     text: &str,
@@ -78,19 +77,40 @@ pub fn ascii_string<'py>(
     if !text.is_ascii() {
         return Ok(pyo3::types::PyString::new(py, text));
     }
-    let length = ffi::Py_ssize_t::try_from(text.len())
+    string_of_ascii(py, text.as_bytes())
+}
+
+/// [`ascii_string`] for bytes the caller knows are ASCII (a token it just encoded):
+/// `ValueError` if they are not.
+pub fn string_of_ascii_bytes<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    if !bytes.is_ascii() {
+        return Err(pyo3::exceptions::PyValueError::new_err("not ASCII"));
+    }
+    string_of_ascii(py, bytes)
+}
+
+/// A compact ASCII `str` of `ascii`, which the caller has checked is ASCII.
+#[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
+fn string_of_ascii<'py>(
+    py: Python<'py>,
+    ascii: &[u8],
+) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    let length = ffi::Py_ssize_t::try_from(ascii.len())
         .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("string too long"))?;
     // SAFETY: `PyUnicode_New(n, 127)` returns a new compact ASCII string with room for `n`
     // one-byte characters (or null with an exception set, handled by `from_owned_ptr_or_err`).
     let string = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyUnicode_New(length, 127))? };
     // SAFETY: the string is new, unshared and compact ASCII, so its data is `length` writable
-    // bytes (plus the terminating NUL CPython wrote); `text` is `length` ASCII bytes, so the
-    // result is a valid str. The two buffers cannot overlap.
+    // bytes (plus the terminating NUL CPython wrote); `ascii` is `length` ASCII bytes (both
+    // callers check), so the result is a valid str. The two buffers cannot overlap.
     unsafe {
         std::ptr::copy_nonoverlapping(
-            text.as_ptr(),
+            ascii.as_ptr(),
             ffi::PyUnicode_1BYTE_DATA(string.as_ptr()),
-            text.len(),
+            ascii.len(),
         );
     }
     // SAFETY: `PyUnicode_New` made a `str`.
@@ -98,10 +118,12 @@ pub fn ascii_string<'py>(
 }
 
 #[cfg(not(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
-pub fn ascii_string<'py>(
+fn string_of_ascii<'py>(
     py: Python<'py>,
-    text: &str,
+    ascii: &[u8],
 ) -> PyResult<Bound<'py, pyo3::types::PyString>> {
+    let text = std::str::from_utf8(ascii)
+        .map_err(|_| pyo3::exceptions::PyValueError::new_err("not ASCII"))?;
     Ok(pyo3::types::PyString::new(py, text))
 }
 

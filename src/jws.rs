@@ -92,17 +92,19 @@ pub fn token_bytes<'a>(py: Python<'_>, jwt: &'a Bound<'_, PyAny>) -> PyResult<&'
     }
 }
 
+/// The token's segments, or PyJWT's `Not enough segments`.
+pub fn split<'t>(py: Python<'_>, token: &'t [u8]) -> PyResult<Segments<'t>> {
+    segments::split(token).ok_or_else(|| errors::not_enough_segments(py))
+}
+
 /// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature.
 pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
-    let Some(Segments {
+    let Segments {
         header: header_segment,
         payload: payload_segment,
         signing_input,
         signature: crypto_segment,
-    }) = segments::split(token)
-    else {
-        return Err(errors::not_enough_segments(py));
-    };
+    } = split(py, token)?;
     let json_is_stdlib = refs(py)?.current_json_loads(py)?.is_none();
     let cached = if json_is_stdlib {
         header_cache::get(py, header_segment)
@@ -563,7 +565,7 @@ pub fn encode<'py>(
     base64url::encode_into(&signature, &mut token);
     warn_if_over_limits(py, &token, &header_json, payload)?;
     // Only base64url characters and dots: always ASCII.
-    crate::ffi::ascii_string(py, std::str::from_utf8(&token).unwrap_or_default())
+    crate::ffi::string_of_ascii_bytes(py, &token)
 }
 
 /// Warn when `decode` would refuse the token `encode` just made: the limits are turbojwt's,

@@ -15,9 +15,8 @@ use pyo3::types::{PyAny, PyBytes, PyDict};
 
 use crate::base64url;
 use crate::crypto::{Algorithm, AsymmetricKey, CryptoError, JwkComponents, KeyEncoding, KeyKind};
-use crate::errors;
-use crate::jws::token_bytes;
-use crate::segments::{self, Segments};
+use crate::jws::{self, token_bytes};
+use crate::segments::Segments;
 
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct NativeKey {
@@ -143,15 +142,12 @@ impl NativeKey {
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let token = token_bytes(py, token)?;
         // The segments as `jws::load` splits them (and with its errors).
-        let Some(Segments {
+        let Segments {
             payload: payload_segment,
             signing_input,
             signature: crypto_segment,
             ..
-        }) = segments::split(token)
-        else {
-            return Err(errors::not_enough_segments(py));
-        };
+        } = jws::split(py, token)?;
         let payload = base64url::decode_named(py, payload_segment, "payload")?;
         let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
         // Whatever keeps the signature from verifying (an unknown algorithm, a key of
