@@ -23,8 +23,9 @@ use crate::limits;
 use crate::py_refs::{package, refs};
 use crate::segments::{self, Segments};
 
-/// A token split and its header and signature decoded. The payload segment is decoded only
-/// once nothing else can refuse the token: most refusals never need it.
+/// A token split and its header and signature decoded. The payload segment is checked here,
+/// where PyJWT decodes it, but decoded only once nothing else can refuse the token: most
+/// refusals never need its bytes.
 pub struct Loaded<'t, 'py> {
     /// Shared with the header cache when `header_cached`: read it, never hand it out.
     pub header: Bound<'py, PyDict>,
@@ -35,7 +36,7 @@ pub struct Loaded<'t, 'py> {
     pub b64_false: bool,
     /// The header segment, when it was parsed natively and may be cached once validated.
     pub cacheable_segment: Option<Vec<u8>>,
-    /// Still base64url; empty when `b64_false`.
+    /// Valid base64url, not yet decoded; empty when `b64_false`.
     payload_segment: &'t [u8],
     /// `header.payload` exactly as it appears in the token (padding included).
     pub signing_input: &'t [u8],
@@ -43,18 +44,9 @@ pub struct Loaded<'t, 'py> {
 }
 
 impl Loaded<'_, '_> {
-    /// The payload bytes (none when `b64_false`), or PyJWT's `Invalid payload padding`.
+    /// The payload bytes (none when `b64_false`).
     pub fn payload(&self, py: Python<'_>) -> PyResult<Vec<u8>> {
         base64url::decode_named(py, self.payload_segment, "payload")
-    }
-
-    /// `result`, unless the payload segment is invalid: PyJWT decodes the payload in
-    /// `_load`, so its error comes before any raised after it.
-    pub fn payload_first<T>(&self, py: Python<'_>, result: PyResult<T>) -> PyResult<T> {
-        if result.is_err() && !base64url::is_valid(self.payload_segment) {
-            return fail(py, Exc::DecodeError, "Invalid payload padding");
-        }
-        result
     }
 }
 
@@ -135,8 +127,13 @@ pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'p
             "Payload segment must be empty when 'b64' is false.",
         );
     }
-    let signature = base64url::decode_named(py, crypto_segment, "crypto");
-    let mut loaded = Loaded {
+    // Checked in PyJWT's place, before anything that can warn or call Python code; the
+    // bytes are decoded only after the signature verifies (`Loaded::payload`).
+    if !base64url::is_valid(payload_segment) {
+        return fail(py, Exc::DecodeError, "Invalid payload padding");
+    }
+    let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
+    Ok(Loaded {
         header,
         header_cached,
         alg,
@@ -144,10 +141,8 @@ pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'p
         cacheable_segment,
         payload_segment,
         signing_input,
-        signature: Vec::new(),
-    };
-    loaded.signature = loaded.payload_first(py, signature)?;
-    Ok(loaded)
+        signature,
+    })
 }
 
 /// Whether `key` is a `PyJWK` (secrets and PEM strings answer without an isinstance call).
@@ -162,7 +157,7 @@ pub fn is_pyjwk(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
 pub fn load_validated<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
     let loaded = load(py, token)?;
     if !loaded.header_cached {
-        loaded.payload_first(py, validate_headers(py, loaded.header.as_any(), false))?;
+        validate_headers(py, loaded.header.as_any(), false)?;
         if let Some(segment) = &loaded.cacheable_segment {
             let header = header_cache::Header {
                 dict: loaded.header.clone(),
@@ -321,11 +316,7 @@ pub fn decode<'py>(
         );
     }
     let loaded = load_validated(py, token_bytes(py, jwt)?)?;
-    let verified = loaded.payload_first(
-        py,
-        check_and_verify(py, registry, &loaded, &request, is_jwk),
-    );
-    let (payload, rememberable) = match verified? {
+    let (payload, rememberable) = match check_and_verify(py, registry, &loaded, &request, is_jwk)? {
         (Some(detached), rememberable) => (Payload::Detached(detached), rememberable),
         (None, rememberable) => (Payload::Bytes(loaded.payload(py)?), rememberable),
     };
@@ -901,8 +892,6 @@ impl JwsEngine {
         jwt: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let loaded = load_validated(py, token_bytes(py, jwt)?)?;
-        // `_load` decodes the payload too, and refuses a token whose payload is invalid.
-        loaded.payload(py)?;
         owned_header(loaded.header, loaded.header_cached)
     }
 

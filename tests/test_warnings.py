@@ -71,6 +71,19 @@ def test_short_key_warns_before_a_failed_verification(
     assert warnings_of(lambda lib: lib.decode(token, key, algorithms=[alg])) == expected
 
 
+def test_invalid_payload_is_refused_before_the_key_is_looked_at() -> None:
+    # PyJWT decodes the payload segment in `_load`, before the key: no key warning.
+    header, body, signature = forge({"alg": "HS256"}, PAYLOAD, "k").split(".")
+    token = f"{header}./{body}.{signature}"
+    for name in ("decode", "decode_complete"):
+
+        def call(lib: ModuleType, name: str = name) -> Any:
+            return getattr(lib, name)(token, "k", algorithms=["HS256"])
+
+        check_expectation(call, Raises("DecodeError", "Invalid payload padding"))
+        assert warnings_of(call) == []
+
+
 def test_short_key_is_not_checked_without_signature_verification() -> None:
     token = forge({"alg": "HS256"}, PAYLOAD, "k")
     options = {"verify_signature": False}
