@@ -4,7 +4,6 @@
 //! checked before the token is looked at, then segments, header JSON, payload, signature
 //! segment, header parameters (`kid`, `crit`, `b64`), and finally the signature itself.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -316,9 +315,24 @@ pub fn decode<'py>(
         );
     }
     let loaded = load_validated(py, token_bytes(py, jwt)?)?;
-    let (payload, rememberable) = match check_and_verify(py, registry, &loaded, &request, is_jwk)? {
-        (Some(detached), rememberable) => (Payload::Detached(detached), rememberable),
-        (None, rememberable) => (Payload::Bytes(loaded.payload(py)?), rememberable),
+    let detached = detached_form(py, &loaded, &request)?;
+    let signing_input = detached
+        .as_ref()
+        .map_or(loaded.signing_input, |(_, input)| input.as_slice());
+    let rememberable = request.verify_signature
+        && verify_signature(
+            py,
+            registry,
+            loaded.alg.as_ref(),
+            signing_input,
+            &loaded.signature,
+            &request,
+            is_jwk,
+        )?
+        .0;
+    let payload = match detached {
+        Some((detached, _)) => Payload::Detached(detached),
+        None => Payload::Bytes(loaded.payload(py)?),
     };
     Ok(Decoded {
         header: loaded.header,
@@ -329,72 +343,52 @@ pub fn decode<'py>(
     })
 }
 
-/// Everything `decode` checks after `_load`: the detached form's rules, then the signature.
-/// Returns the detached payload, if any, and whether the result may be cached.
-fn check_and_verify<'py>(
+/// The detached form's rules (RFC 7797): `None` for an ordinary token, else the caller's
+/// payload and the signing input built from it.
+fn detached_form<'py>(
     py: Python<'py>,
-    registry: &Bound<'py, PyDict>,
     loaded: &Loaded<'_, 'py>,
     request: &VerifyRequest<'py>,
-    is_jwk: bool,
-) -> PyResult<(Option<Bound<'py, PyAny>>, bool)> {
-    let b64_false = loaded.b64_false;
-    if request.detached_payload.is_some() && !b64_false {
-        return fail(
-            py,
-            Exc::DecodeError,
-            "It is only valid to pass \"detached_payload\" when the protected header has \"b64\" set to false.",
-        );
-    }
-    let (detached, signing_input) = if b64_false {
-        let crit_lists_b64 = match loaded.header.get_item(intern!(py, "crit"))? {
-            Some(crit) if crit.is_truthy()? => crit
-                .cast::<PyList>()
-                .map_or(Ok(false), |l| l.contains(intern!(py, "b64")))?,
-            _ => false,
-        };
-        if !crit_lists_b64 {
-            return fail(
-                py,
-                Exc::InvalidTokenError,
-                "The 'b64' header parameter requires 'b64' to be listed in 'crit'.",
-            );
-        }
-        let Some(detached) = request.detached_payload.clone() else {
+) -> PyResult<Option<(Bound<'py, PyAny>, Vec<u8>)>> {
+    if !loaded.b64_false {
+        if request.detached_payload.is_some() {
             return fail(
                 py,
                 Exc::DecodeError,
-                "It is required that you pass in a value for the \"detached_payload\" argument to decode a message having the b64 header set to false.",
+                "It is only valid to pass \"detached_payload\" when the protected header has \"b64\" set to false.",
             );
-        };
-        let head = loaded
-            .signing_input
-            .split(|&b| b == b'.')
-            .next()
-            .unwrap_or_default();
-        let mut signing_input = head.to_vec();
-        signing_input.push(b'.');
-        signing_input.extend_from_slice(&bytes_like(py, &detached)?);
-        (Some(detached), Cow::Owned(signing_input))
-    } else {
-        (None, Cow::Borrowed(loaded.signing_input))
+        }
+        return Ok(None);
+    }
+    let crit_lists_b64 = match loaded.header.get_item(intern!(py, "crit"))? {
+        Some(crit) if crit.is_truthy()? => crit
+            .cast::<PyList>()
+            .map_or(Ok(false), |l| l.contains(intern!(py, "b64")))?,
+        _ => false,
     };
-
-    let rememberable = if request.verify_signature {
-        verify_signature(
+    if !crit_lists_b64 {
+        return fail(
             py,
-            registry,
-            loaded.alg.as_ref(),
-            &signing_input,
-            &loaded.signature,
-            request,
-            is_jwk,
-        )?
-        .0
-    } else {
-        false
+            Exc::InvalidTokenError,
+            "The 'b64' header parameter requires 'b64' to be listed in 'crit'.",
+        );
+    }
+    let Some(detached) = request.detached_payload.clone() else {
+        return fail(
+            py,
+            Exc::DecodeError,
+            "It is required that you pass in a value for the \"detached_payload\" argument to decode a message having the b64 header set to false.",
+        );
     };
-    Ok((detached, rememberable))
+    let head = loaded
+        .signing_input
+        .split(|&b| b == b'.')
+        .next()
+        .unwrap_or_default();
+    let mut signing_input = head.to_vec();
+    signing_input.push(b'.');
+    signing_input.extend_from_slice(&bytes_like(py, &detached)?);
+    Ok(Some((detached, signing_input)))
 }
 
 /// The bytes of a bytes-like detached payload; other types fail as `b".".join` does.
