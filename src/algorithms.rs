@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyString};
 use crate::asym_keys::{self, Use};
 use crate::crypto;
 use crate::errors::{fail, warn, Exc, Warn};
+use crate::ffi::hmac_state::Tag;
 use crate::hmac_keys::{with_prepared_key, HmacHash};
 use crate::py_refs::package;
 
@@ -18,6 +19,21 @@ use crate::py_refs::package;
 /// check that warned about nothing (a hit must emit what a fresh decode emits).
 #[derive(Clone, Copy)]
 pub struct Remember(pub bool);
+
+/// A signature as `sign` made it: an HMAC tag stays on the stack, others are allocated.
+pub enum Signature {
+    Tag(Tag),
+    Bytes(Vec<u8>),
+}
+
+impl AsRef<[u8]> for Signature {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Signature::Tag(tag) => tag.as_ref(),
+            Signature::Bytes(bytes) => bytes,
+        }
+    }
+}
 
 /// How an algorithm object is carried out.
 pub enum Algo<'py> {
@@ -138,18 +154,18 @@ impl<'py> Algo<'py> {
         key: &Bound<'py, PyAny>,
         signing_input: &[u8],
         enforce_min_key_length: bool,
-    ) -> PyResult<Vec<u8>> {
+    ) -> PyResult<Signature> {
         match self {
             Algo::Hmac(hash) => {
                 let (weakness, tag) = with_prepared_key(py, *hash, key, |prepared| {
                     (prepared.weakness(*hash), prepared.sign(signing_input))
                 })?;
                 key_length_policy(py, weakness, enforce_min_key_length)?;
-                Ok(tag.as_ref().to_vec())
+                Ok(Signature::Tag(tag))
             }
             Algo::Unsigned => {
                 check_unsigned_key(py, key)?;
-                Ok(Vec::new())
+                Ok(Signature::Bytes(Vec::new()))
             }
             Algo::Asymmetric(algorithm, alg_obj) => {
                 match asym_keys::native_key(py, *algorithm, key, Use::Sign)? {
@@ -161,17 +177,20 @@ impl<'py> Algo<'py> {
                         )?;
                         let algorithm = *algorithm;
                         match py.detach(|| native.sign(algorithm, signing_input)) {
-                            Ok(signature) => Ok(signature),
+                            Ok(signature) => Ok(Signature::Bytes(signature)),
                             // A key size the backend does not sign with: PyJWT's path can
                             // (its length check already ran above).
-                            Err(_) => python_sign_unchecked(py, alg_obj, key, signing_input),
+                            Err(_) => python_sign_unchecked(py, alg_obj, key, signing_input)
+                                .map(Signature::Bytes),
                         }
                     }
-                    None => python_sign(py, alg_obj, key, signing_input, enforce_min_key_length),
+                    None => python_sign(py, alg_obj, key, signing_input, enforce_min_key_length)
+                        .map(Signature::Bytes),
                 }
             }
             Algo::Python(alg_obj) => {
                 python_sign(py, alg_obj, key, signing_input, enforce_min_key_length)
+                    .map(Signature::Bytes)
             }
         }
     }

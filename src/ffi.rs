@@ -127,6 +127,33 @@ fn string_of_ascii<'py>(
     Ok(pyo3::types::PyString::new(py, text))
 }
 
+/// The UTF-8 text of `string`, or `None` if it has lone surrogates. A compact ASCII string
+/// (any str built from ASCII: literals, JSON, most claims) is read in place, without
+/// `PyUnicode_AsUTF8AndSize`'s call and checks.
+#[cfg(all(not(Py_3_14), not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
+pub fn str_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a str> {
+    let raw = string.as_ptr();
+    // SAFETY: `raw` is a live `str` (the borrow keeps it alive); the macro reads its state
+    // bits, which never change after creation.
+    if unsafe { ffi::PyUnicode_IS_COMPACT_ASCII(raw) } == 0 {
+        return string.to_str().ok();
+    }
+    // SAFETY: a compact ASCII string holds its `length` one-byte characters inline, right
+    // after the object header, for as long as it lives; `str` is immutable, and the
+    // returned slice borrows `string`, so it cannot outlive the object.
+    let bytes = unsafe {
+        let length = usize::try_from(ffi::PyUnicode_GET_LENGTH(raw)).unwrap_or(0);
+        std::slice::from_raw_parts(ffi::PyUnicode_DATA(raw).cast::<u8>(), length)
+    };
+    // SAFETY: every byte of a compact ASCII string is below 0x80, so valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+#[cfg(not(all(not(Py_3_14), not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
+pub fn str_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a str> {
+    string.to_str().ok()
+}
+
 /// `decode` and `decode_complete` as CPython vectorcall functions bound to a `JwtEngine`.
 ///
 /// A PyO3 method taking `**kwargs` is called with a tuple and a dict built for every call;

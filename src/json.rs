@@ -225,6 +225,30 @@ pub fn dump<'py>(
     Ok(())
 }
 
+/// [`dump`] of a plain dict without `cls` or `sort_keys`, done only natively and only while
+/// `accept(key, value)` holds for every member. `Ok(false)` leaves `out` as it was, for the
+/// caller's general path.
+pub fn dump_dict_if(
+    py: Python<'_>,
+    dict: &Bound<'_, PyDict>,
+    accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+    out: &mut Vec<u8>,
+) -> PyResult<bool> {
+    if !dict.is_exact_instance_of::<PyDict>() || refs(py)?.current_json_dumps(py)?.is_some() {
+        return Ok(false);
+    }
+    let start = out.len();
+    let written = Writer {
+        out: &mut *out,
+        sort_keys: false,
+    }
+    .object_if(dict, 0, accept)?;
+    if !written {
+        out.truncate(start);
+    }
+    Ok(written)
+}
+
 /// `json.dumps(obj, separators=(",", ":"))` as bytes, for the Python layer.
 #[pyfunction]
 #[pyo3(signature = (obj, cls=None, sort_keys=false))]
@@ -275,13 +299,13 @@ impl Writer<'_> {
     }
 
     fn string(&mut self, text: &Bound<'_, PyString>) -> PyResult<bool> {
-        match text.to_str() {
-            Ok(s) => {
+        match crate::ffi::str_text(text) {
+            Some(s) => {
                 write_ascii_string(self.out, s);
                 Ok(true)
             }
             // Lone surrogates: `json.dumps` escapes them; let it.
-            Err(_) => Ok(false),
+            None => Ok(false),
         }
     }
 
@@ -331,43 +355,86 @@ impl Writer<'_> {
     }
 
     fn object(&mut self, dict: &Bound<'_, PyDict>, depth: usize) -> PyResult<bool> {
-        let mut entries = Vec::with_capacity(dict.len());
-        for (key, value) in dict.iter() {
-            let Ok(key) = key.cast_into::<PyString>() else {
-                return Ok(false);
-            };
-            entries.push((key, value));
-        }
+        self.object_if(dict, depth, &|_, _| true)
+    }
+
+    /// An object whose members all satisfy `accept(key, value)`; `Ok(false)` at the first
+    /// that does not.
+    fn object_if(
+        &mut self,
+        dict: &Bound<'_, PyDict>,
+        depth: usize,
+        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+    ) -> PyResult<bool> {
         if self.sort_keys {
-            let mut keyed = Vec::with_capacity(entries.len());
-            for (key, value) in entries {
-                let Ok(text) = key.to_str().map(str::to_owned) else {
-                    return Ok(false);
-                };
-                keyed.push((text, key, value));
-            }
-            // UTF-8 byte order is code point order, which is how Python sorts str.
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            entries = keyed
-                .into_iter()
-                .map(|(_, key, value)| (key, value))
-                .collect();
+            return self.sorted_object(dict, depth, accept);
         }
         self.out.push(b'{');
-        for (i, (key, value)) in entries.iter().enumerate() {
+        for (i, (key, value)) in dict.iter().enumerate() {
             if i > 0 {
                 self.out.push(b',');
             }
-            if !self.string(key)? {
-                return Ok(false);
-            }
-            self.out.push(b':');
-            if !self.value(value, depth + 1)? {
+            if !self.member(&key, &value, depth, accept)? {
                 return Ok(false);
             }
         }
         self.out.push(b'}');
         Ok(true)
+    }
+
+    fn sorted_object(
+        &mut self,
+        dict: &Bound<'_, PyDict>,
+        depth: usize,
+        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+    ) -> PyResult<bool> {
+        let mut entries = Vec::with_capacity(dict.len());
+        for (key, value) in dict.iter() {
+            let Some(text) = key
+                .cast::<PyString>()
+                .ok()
+                .and_then(|k| k.to_str().ok().map(str::to_owned))
+            else {
+                return Ok(false);
+            };
+            entries.push((text, key, value));
+        }
+        // UTF-8 byte order is code point order, which is how Python sorts str.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.out.push(b'{');
+        for (i, (_, key, value)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            if !self.member(key, value, depth, accept)? {
+                return Ok(false);
+            }
+        }
+        self.out.push(b'}');
+        Ok(true)
+    }
+
+    /// `"key":value`. A key that is not a `str`, or not valid UTF-8 (a lone surrogate), is
+    /// left to `json.dumps`.
+    fn member(
+        &mut self,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        depth: usize,
+        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+    ) -> PyResult<bool> {
+        let Ok(key) = key.cast::<PyString>() else {
+            return Ok(false);
+        };
+        let Some(name) = crate::ffi::str_text(key) else {
+            return Ok(false);
+        };
+        if !accept(name, value) {
+            return Ok(false);
+        }
+        write_ascii_string(self.out, name);
+        self.out.push(b':');
+        self.value(value, depth + 1)
     }
 }
 

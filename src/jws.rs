@@ -516,12 +516,21 @@ pub fn encode<'py>(
         }
     }
 
-    let header_json = match plain_header_json(py, header_typ, &alg, headers, detached, &request)? {
-        Some(json) => json,
-        None => header_json(py, header_typ, &alg, headers, detached, &request)?,
+    let plain = plain_header(py, header_typ, &alg, headers, detached, &request)?;
+    let standard = plain
+        .filter(|_| request.sort_headers)
+        .and_then(|(typ, alg)| standard_header_segment(typ, alg));
+    let header_json = match (standard, plain) {
+        // Its JSON is only needed for the limits check, which a two-field header passes.
+        (Some(_), _) => Vec::new(),
+        (None, Some((typ, alg))) => plain_header_json(typ, alg, request.sort_headers),
+        (None, None) => header_json(py, header_typ, &alg, headers, detached, &request)?,
     };
     let mut token = Vec::with_capacity(header_json.len() * 2 + payload.len() * 2 + 96);
-    base64url::encode_into(&header_json, &mut token);
+    match standard {
+        Some(segment) => token.extend_from_slice(segment.as_bytes()),
+        None => base64url::encode_into(&header_json, &mut token),
+    }
     token.push(b'.');
     let payload_start = token.len();
     if detached {
@@ -547,7 +556,7 @@ pub fn encode<'py>(
         token.truncate(payload_start);
     }
     token.push(b'.');
-    base64url::encode_into(&signature, &mut token);
+    base64url::encode_into(signature.as_ref(), &mut token);
     warn_if_over_limits(py, &token, &header_json, payload)?;
     // Only base64url characters and dots: always ASCII.
     crate::ffi::string_of_ascii_bytes(py, &token)
@@ -582,33 +591,68 @@ fn warn_if_over_limits(
     )
 }
 
-/// The header of the common call (no `headers`, attached payload, stdlib JSON, str `typ` and
-/// `alg`), written directly: `{"alg":..,"typ":..}` sorted, else `{"typ":..,"alg":..}`.
-fn plain_header_json(
+/// `typ` and `alg` when they alone make the header: no extra headers, no detached payload,
+/// no custom encoder, both exact non-empty `str`s (typ) and `json.dumps` not replaced.
+fn plain_header<'a>(
     py: Python<'_>,
-    header_typ: &Bound<'_, PyAny>,
-    alg: &Bound<'_, PyAny>,
+    header_typ: &'a Bound<'_, PyAny>,
+    alg: &'a Bound<'_, PyAny>,
     headers: Option<&Bound<'_, PyAny>>,
     detached: bool,
     request: &SignRequest<'_>,
-) -> PyResult<Option<Vec<u8>>> {
+) -> PyResult<Option<(&'a str, &'a str)>> {
     if headers.is_some() || detached || request.json_encoder.is_some() {
         return Ok(None);
     }
-    let (Ok(typ), Ok(alg)) = (header_typ.cast::<PyString>(), alg.cast::<PyString>()) else {
+    let (Ok(typ), Ok(alg)) = (
+        header_typ.cast_exact::<PyString>(),
+        alg.cast_exact::<PyString>(),
+    ) else {
         return Ok(None);
     };
-    if !typ.is_exact_instance_of::<PyString>() || !alg.is_exact_instance_of::<PyString>() {
-        return Ok(None);
-    }
-    let (Ok(typ), Ok(alg)) = (typ.to_str(), alg.to_str()) else {
+    let (Some(typ), Some(alg)) = (crate::ffi::str_text(typ), crate::ffi::str_text(alg)) else {
         return Ok(None);
     };
     if typ.is_empty() || refs(py)?.current_json_dumps(py)?.is_some() {
         return Ok(None);
     }
+    Ok(Some((typ, alg)))
+}
+
+/// The encoded segment of `{"alg":alg,"typ":"JWT"}` (keys sorted, PyJWT's default) for the
+/// registered algorithms: nearly every token's header, so it is not rebuilt per call.
+fn standard_header_segment(typ: &str, alg: &str) -> Option<&'static str> {
+    if typ != "JWT" {
+        return None;
+    }
+    STANDARD_HEADER_SEGMENTS
+        .iter()
+        .find(|(name, _)| *name == alg)
+        .map(|(_, segment)| *segment)
+}
+
+const STANDARD_HEADER_SEGMENTS: [(&str, &str); 15] = [
+    ("HS256", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"),
+    ("HS384", "eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9"),
+    ("HS512", "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9"),
+    ("RS256", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"),
+    ("RS384", "eyJhbGciOiJSUzM4NCIsInR5cCI6IkpXVCJ9"),
+    ("RS512", "eyJhbGciOiJSUzUxMiIsInR5cCI6IkpXVCJ9"),
+    ("PS256", "eyJhbGciOiJQUzI1NiIsInR5cCI6IkpXVCJ9"),
+    ("PS384", "eyJhbGciOiJQUzM4NCIsInR5cCI6IkpXVCJ9"),
+    ("PS512", "eyJhbGciOiJQUzUxMiIsInR5cCI6IkpXVCJ9"),
+    ("ES256", "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9"),
+    ("ES256K", "eyJhbGciOiJFUzI1NksiLCJ0eXAiOiJKV1QifQ"),
+    ("ES384", "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCJ9"),
+    ("ES512", "eyJhbGciOiJFUzUxMiIsInR5cCI6IkpXVCJ9"),
+    ("EdDSA", "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9"),
+    ("none", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"),
+];
+
+/// `{"alg":alg,"typ":typ}` (or `typ` first, unsorted), as `json.dumps` writes it.
+fn plain_header_json(typ: &str, alg: &str, sort_headers: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + typ.len() + alg.len());
-    let fields = if request.sort_headers {
+    let fields = if sort_headers {
         [("alg", alg), ("typ", typ)]
     } else {
         [("typ", typ), ("alg", alg)]
@@ -623,7 +667,7 @@ fn plain_header_json(
         json::write_ascii_string(&mut out, value);
     }
     out.push(b'}');
-    Ok(Some(out))
+    out
 }
 
 /// `PyJWS.encode`'s header: `{"typ", "alg"}` updated with `headers`, `typ` dropped when
@@ -942,5 +986,22 @@ impl JwsEngine {
             detached_payload: given(&detached_payload).cloned(),
         };
         decode(py, this.registry.bind(py), jwt, request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_header_segments_are_the_sorted_headers_encoded() {
+        for (alg, segment) in STANDARD_HEADER_SEGMENTS {
+            let mut expected = Vec::new();
+            base64url::encode_into(&plain_header_json("JWT", alg, true), &mut expected);
+            assert_eq!(segment.as_bytes(), expected, "{alg}");
+            assert_eq!(standard_header_segment("JWT", alg), Some(segment));
+        }
+        assert_eq!(standard_header_segment("at+jwt", "HS256"), None);
+        assert_eq!(standard_header_segment("JWT", "HS257"), None);
     }
 }

@@ -213,9 +213,11 @@ impl JwtEngine {
         sort_headers: bool,
     ) -> PyResult<Bound<'py, PyString>> {
         let json_encoder = json_encoder.filter(|e| !e.is_none());
-        let claims = prepare_claims(py, payload)?;
         let mut payload_json = Vec::with_capacity(256);
-        json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
+        if json_encoder.is_some() || !dump_prepared_claims(py, payload, &mut payload_json)? {
+            let claims = prepare_claims(py, payload)?;
+            json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
+        }
         let bindings = self.bindings();
         let jws = bindings.jws.get().bindings();
         let enforce = jws
@@ -683,6 +685,30 @@ fn prepare_claims<'py>(
         }
     }
     Ok(claims.into_any())
+}
+
+/// The payload's JSON in one pass when `prepare_claims` would return it unchanged: a plain
+/// dict whose time claims are plain numbers and whose `iss` is a str, with PyJWT's
+/// `datetime` not replaced. `Ok(false)` (nothing written) otherwise.
+fn dump_prepared_claims(
+    py: Python<'_>,
+    payload: &Bound<'_, PyAny>,
+    out: &mut Vec<u8>,
+) -> PyResult<bool> {
+    let Ok(dict) = payload.cast_exact::<PyDict>() else {
+        return Ok(false);
+    };
+    if refs(py)?.replaced_datetime(py)?.is_some() {
+        return Ok(false);
+    }
+    let unchanged_by_preparing = |name: &str, value: &Bound<'_, PyAny>| match name {
+        "exp" | "iat" | "nbf" => {
+            value.is_exact_instance_of::<PyInt>() || value.is_exact_instance_of::<PyFloat>()
+        }
+        "iss" => value.is_instance_of::<PyString>(),
+        _ => true,
+    };
+    json::dump_dict_if(py, dict, &unchanged_by_preparing, out)
 }
 
 /// `PyJWT.encode`'s payload preparation, for the Python composition path.

@@ -428,6 +428,11 @@ def deeply_nested() -> dict[str, Any]:
         pytest.param({"iss": LoudStr("x")}, id="iss-str-subclass"),
         pytest.param({"exp": datetime(2020, 1, 1, 0, 0, 0, 999999)}, id="exp-microseconds"),
         pytest.param({"a": float("nan"), "b": -0.0, "c": 1e16}, id="floats"),
+        # The one-pass writer must leave each of these to PyJWT's preparation, in its order.
+        pytest.param({"z": {1, 2}, "iss": 1}, id="iss-refused-before-an-unserialisable-value"),
+        pytest.param({"exp": True, "iat": LoudInt(5), "nbf": 1.5}, id="time-claim-subclasses"),
+        pytest.param({"a": 1, "exp": datetime(2030, 1, 1)}, id="datetime-after-plain-members"),
+        pytest.param({"\ud800": 1, "iss": "x"}, id="lone-surrogate-key"),
     ],
 )
 def test_encode_edge_payloads(payload: Any) -> None:
