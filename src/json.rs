@@ -369,17 +369,7 @@ impl Writer<'_> {
         if self.sort_keys {
             return self.sorted_object(dict, depth, accept);
         }
-        self.out.push(b'{');
-        for (i, (key, value)) in dict.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            if !self.member(&key, &value, depth, accept)? {
-                return Ok(false);
-            }
-        }
-        self.out.push(b'}');
-        Ok(true)
+        self.members(dict.iter(), depth, accept)
     }
 
     fn sorted_object(
@@ -401,12 +391,23 @@ impl Writer<'_> {
         }
         // UTF-8 byte order is code point order, which is how Python sorts str.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let members = entries.into_iter().map(|(_, key, value)| (key, value));
+        self.members(members, depth, accept)
+    }
+
+    /// `{` the members, comma-separated, `}`.
+    fn members<'py>(
+        &mut self,
+        members: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+        depth: usize,
+        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+    ) -> PyResult<bool> {
         self.out.push(b'{');
-        for (i, (_, key, value)) in entries.iter().enumerate() {
+        for (i, (key, value)) in members.enumerate() {
             if i > 0 {
                 self.out.push(b',');
             }
-            if !self.member(key, value, depth, accept)? {
+            if !self.member(&key, &value, depth, accept)? {
                 return Ok(false);
             }
         }
