@@ -231,7 +231,7 @@ pub fn dump<'py>(
 pub fn dump_dict_if(
     py: Python<'_>,
     dict: &Bound<'_, PyDict>,
-    accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+    accept: &impl Fn(&str, &Bound<'_, PyAny>) -> bool,
     out: &mut Vec<u8>,
 ) -> PyResult<bool> {
     if !dict.is_exact_instance_of::<PyDict>() || refs(py)?.current_json_dumps(py)?.is_some() {
@@ -364,7 +364,7 @@ impl Writer<'_> {
         &mut self,
         dict: &Bound<'_, PyDict>,
         depth: usize,
-        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+        accept: &impl Fn(&str, &Bound<'_, PyAny>) -> bool,
     ) -> PyResult<bool> {
         if self.sort_keys {
             return self.sorted_object(dict, depth, accept);
@@ -376,7 +376,7 @@ impl Writer<'_> {
         &mut self,
         dict: &Bound<'_, PyDict>,
         depth: usize,
-        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+        accept: &impl Fn(&str, &Bound<'_, PyAny>) -> bool,
     ) -> PyResult<bool> {
         let mut entries = Vec::with_capacity(dict.len());
         for (key, value) in dict.iter() {
@@ -400,7 +400,7 @@ impl Writer<'_> {
         &mut self,
         members: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
         depth: usize,
-        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+        accept: &impl Fn(&str, &Bound<'_, PyAny>) -> bool,
     ) -> PyResult<bool> {
         self.out.push(b'{');
         for (i, (key, value)) in members.enumerate() {
@@ -422,7 +422,7 @@ impl Writer<'_> {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
         depth: usize,
-        accept: &dyn Fn(&str, &Bound<'_, PyAny>) -> bool,
+        accept: &impl Fn(&str, &Bound<'_, PyAny>) -> bool,
     ) -> PyResult<bool> {
         let Ok(key) = key.cast::<PyString>() else {
             return Ok(false);
@@ -457,15 +457,29 @@ fn any_escaped(bytes: &[u8]) -> bool {
             return true;
         }
     }
-    // The last few bytes as one word, topped up with a byte that needs no escape.
-    let tail = chunks
-        .remainder()
-        .iter()
-        .rev()
-        .fold(ONES * u64::from(b'a'), |word, &byte| {
-            (word << 8) | u64::from(byte)
-        });
-    word_escapes(tail)
+    let tail = chunks.remainder();
+    if tail.is_empty() {
+        return false;
+    }
+    // The last few bytes as one word: the string's last eight bytes when it has them (some
+    // already checked, which is harmless), else two overlapping four-byte reads, else the
+    // bytes topped up with one that needs no escape.
+    let word = if let Some(last) = bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
+        <[u8; 8]>::try_from(last).map_or(u64::MAX, u64::from_le_bytes)
+    } else if let (Some(head), Some(last)) = (
+        tail.get(..4),
+        tail.len().checked_sub(4).and_then(|at| tail.get(at..)),
+    ) {
+        let read = |four: &[u8]| <[u8; 4]>::try_from(four).map_or(u32::MAX, u32::from_le_bytes);
+        u64::from(read(head)) | (u64::from(read(last)) << 32)
+    } else {
+        tail.iter()
+            .rev()
+            .fold(ONES * u64::from(b'a'), |word, &byte| {
+                (word << 8) | u64::from(byte)
+            })
+    };
+    word_escapes(word)
 }
 
 /// A JSON string with `ensure_ascii=True` escaping: everything outside `' '..='~'` is escaped.
