@@ -42,24 +42,28 @@ extern "C" {
 #[cfg(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
 pub fn dict_with_pairs<'py>(
     py: Python<'py>,
-    pairs: Vec<(Bound<'py, pyo3::types::PyString>, Bound<'py, PyAny>)>,
+    pairs: impl ExactSizeIterator<Item = (Bound<'py, pyo3::types::PyString>, Bound<'py, PyAny>)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let size = ffi::Py_ssize_t::try_from(pairs.len()).unwrap_or(0);
     // SAFETY: `_PyDict_NewPresized` returns a new empty dict (or null with an exception set,
     // which `from_owned_ptr_or_err` turns into `Err`); CPython 3.8-3.13 export it.
     let dict = unsafe { Bound::from_owned_ptr_or_err(py, _PyDict_NewPresized(size))? };
-    // SAFETY: it is a dict: `_PyDict_NewPresized` makes nothing else.
-    let dict = unsafe { dict.cast_into_unchecked::<PyDict>() };
     for (key, value) in pairs {
-        dict.set_item(key, value)?;
+        // SAFETY: all three are live objects the caller holds references to, the dict is
+        // one (`_PyDict_NewPresized` makes nothing else), and `PyDict_SetItem` takes its own
+        // references to the key and value. It returns -1 with an exception set on failure.
+        if unsafe { ffi::PyDict_SetItem(dict.as_ptr(), key.as_ptr(), value.as_ptr()) } < 0 {
+            return Err(PyErr::fetch(py));
+        }
     }
-    Ok(dict)
+    // SAFETY: it is a dict, as above.
+    Ok(unsafe { dict.cast_into_unchecked::<PyDict>() })
 }
 
 #[cfg(not(all(not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
 pub fn dict_with_pairs<'py>(
     py: Python<'py>,
-    pairs: Vec<(Bound<'py, pyo3::types::PyString>, Bound<'py, PyAny>)>,
+    pairs: impl ExactSizeIterator<Item = (Bound<'py, pyo3::types::PyString>, Bound<'py, PyAny>)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (key, value) in pairs {

@@ -14,6 +14,8 @@
 //! lookups (with interned names) match them by identity; other short strings come from the
 //! recent-strings table (`string_cache`); ASCII strings are made directly.
 
+use std::cell::Cell;
+
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
@@ -23,6 +25,16 @@ use crate::string_cache::Strings;
 
 /// Deeper documents go to the general parser (the depth limit was checked before).
 const MAX_DEPTH: usize = 32;
+
+/// An object's members, collected so its dict is made at its final size.
+type Pairs = Vec<(Py<PyString>, Py<PyAny>)>;
+
+thread_local! {
+    /// The members of the objects being built, kept between documents so a document costs
+    /// no allocation for them. Empty between parses; a nested parse (from a finaliser) finds
+    /// it taken and starts its own.
+    static PAIRS: Cell<Pairs> = const { Cell::new(Vec::new()) };
+}
 
 /// `json.loads(text)` when `text` is a JSON object of the common shape, else `None`, with
 /// the top-level registered claims' values as the dict holds them (the last value of a
@@ -38,6 +50,7 @@ pub fn parse_object<'py>(
         at: 0,
         captured: Captured::default(),
         strings: Strings::open(),
+        pairs: PAIRS.try_with(Cell::take).unwrap_or_default(),
     };
     parser.skip_whitespace();
     if parser.peek()? != b'{' {
@@ -45,7 +58,7 @@ pub fn parse_object<'py>(
     }
     let object = parser.object(0)?;
     parser.skip_whitespace();
-    (parser.at == parser.bytes.len()).then_some((object, parser.captured))
+    (parser.at == parser.bytes.len()).then(|| (object, std::mem::take(&mut parser.captured)))
 }
 
 struct Parser<'py, 'a> {
@@ -55,6 +68,18 @@ struct Parser<'py, 'a> {
     at: usize,
     captured: Captured<'py>,
     strings: Strings,
+    /// The members of every object still open, innermost last.
+    pairs: Pairs,
+}
+
+impl Drop for Parser<'_, '_> {
+    fn drop(&mut self) {
+        // Members left by a document given up on are released here, while attached.
+        self.pairs.clear();
+        let pairs = std::mem::take(&mut self.pairs);
+        // Fails only while the thread is being torn down: the buffer is dropped then.
+        let _ = PAIRS.try_with(|slot| slot.set(pairs));
+    }
 }
 
 impl<'py, 'a> Parser<'py, 'a> {
@@ -116,12 +141,11 @@ impl<'py, 'a> Parser<'py, 'a> {
             return None;
         }
         self.at += 1; // `{`
-                      // Pairs first, so the dict is made at its final size (no resizing while filling).
-        let mut pairs: Vec<(Bound<'py, PyString>, Bound<'py, PyAny>)> = Vec::with_capacity(16);
+        let first = self.pairs.len();
         self.skip_whitespace();
         if self.peek()? == b'}' {
             self.at += 1;
-            return crate::ffi::dict_with_pairs(self.py, pairs).ok();
+            return self.dict_from(first);
         }
         loop {
             self.skip_whitespace();
@@ -136,17 +160,25 @@ impl<'py, 'a> Parser<'py, 'a> {
                     *slot = Some(value.clone());
                 }
             }
-            pairs.push((key, value));
+            self.pairs.push((key.unbind(), value.unbind()));
             self.skip_whitespace();
             match self.peek()? {
                 b',' => self.at += 1,
                 b'}' => {
                     self.at += 1;
-                    return crate::ffi::dict_with_pairs(self.py, pairs).ok();
+                    return self.dict_from(first);
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// The dict of the members collected from `first` on (the object just closed).
+    fn dict_from(&mut self, first: usize) -> Option<Bound<'py, PyDict>> {
+        let py = self.py;
+        let members = self.pairs.drain(first..);
+        let members = members.map(|(key, value)| (key.into_bound(py), value.into_bound(py)));
+        crate::ffi::dict_with_pairs(py, members).ok()
     }
 
     fn array(&mut self, depth: usize) -> Option<Bound<'py, PyList>> {
@@ -330,34 +362,7 @@ const KNOWN_KEYS: [&str; 24] = [
 static INTERNED: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
 
 fn known_key<'py>(py: Python<'py>, text: &str) -> Option<(usize, Bound<'py, PyString>)> {
-    // A `match` on the text compiles to a length switch and a few compares.
-    let index = match text {
-        "alg" => 0,
-        "typ" => 1,
-        "kid" => 2,
-        "cty" => 3,
-        "crit" => 4,
-        "b64" => 5,
-        "jku" => 6,
-        "x5u" => 7,
-        "x5t" => 8,
-        "iss" => 9,
-        "sub" => 10,
-        "aud" => 11,
-        "exp" => 12,
-        "nbf" => 13,
-        "iat" => 14,
-        "jti" => 15,
-        "scope" => 16,
-        "scp" => 17,
-        "client_id" => 18,
-        "azp" => 19,
-        "roles" => 20,
-        "name" => 21,
-        "email" => 22,
-        "sid" => 23,
-        _ => return None,
-    };
+    let index = known_index(text)?;
     let interned = INTERNED.get_or_init(py, || {
         KNOWN_KEYS
             .iter()
@@ -367,6 +372,39 @@ fn known_key<'py>(py: Python<'py>, text: &str) -> Option<(usize, Bound<'py, PySt
     interned
         .get(index)
         .map(|name| (index, name.bind(py).clone()))
+}
+
+/// The index of `text` in [`KNOWN_KEYS`], if it is there.
+fn known_index(text: &str) -> Option<usize> {
+    // Byte patterns, which compile to a switch on each byte in turn; a `match` on `&str`
+    // (or on byte strings) compares the names one after another.
+    Some(match *text.as_bytes() {
+        [b'a', b'l', b'g'] => 0,
+        [b't', b'y', b'p'] => 1,
+        [b'k', b'i', b'd'] => 2,
+        [b'c', b't', b'y'] => 3,
+        [b'c', b'r', b'i', b't'] => 4,
+        [b'b', b'6', b'4'] => 5,
+        [b'j', b'k', b'u'] => 6,
+        [b'x', b'5', b'u'] => 7,
+        [b'x', b'5', b't'] => 8,
+        [b'i', b's', b's'] => 9,
+        [b's', b'u', b'b'] => 10,
+        [b'a', b'u', b'd'] => 11,
+        [b'e', b'x', b'p'] => 12,
+        [b'n', b'b', b'f'] => 13,
+        [b'i', b'a', b't'] => 14,
+        [b'j', b't', b'i'] => 15,
+        [b's', b'c', b'o', b'p', b'e'] => 16,
+        [b's', b'c', b'p'] => 17,
+        [b'c', b'l', b'i', b'e', b'n', b't', b'_', b'i', b'd'] => 18,
+        [b'a', b'z', b'p'] => 19,
+        [b'r', b'o', b'l', b'e', b's'] => 20,
+        [b'n', b'a', b'm', b'e'] => 21,
+        [b'e', b'm', b'a', b'i', b'l'] => 22,
+        [b's', b'i', b'd'] => 23,
+        _ => return None,
+    })
 }
 
 impl<'py> Captured<'py> {
@@ -387,7 +425,26 @@ impl<'py> Captured<'py> {
 
 #[cfg(test)]
 mod tests {
-    use super::{first_stop, is_stop};
+    use super::{first_stop, is_stop, known_index, KNOWN_KEYS};
+
+    #[test]
+    fn every_known_key_and_nothing_else_is_found() {
+        for (index, name) in KNOWN_KEYS.iter().enumerate() {
+            assert_eq!(known_index(name), Some(index), "{name}");
+        }
+        for other in [
+            "",
+            "al",
+            "algs",
+            "Alg",
+            "scopes",
+            "client_ie",
+            "x5t#S256",
+            "ema1l",
+        ] {
+            assert_eq!(known_index(other), None, "{other}");
+        }
+    }
 
     /// The word-at-a-time scan finds what a byte-at-a-time one finds, for a stop byte of
     /// every value at every position, behind every other byte value.
