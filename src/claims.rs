@@ -523,7 +523,8 @@ fn issuer<'py>(
 /// `a == b` for a str claim, natively when both are exact `str`.
 fn str_eq(claim: &Bound<'_, PyString>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
     if claim.is_exact_instance_of::<PyString>() && other.is_exact_instance_of::<PyString>() {
-        if let (Ok(a), Ok(b)) = (claim.to_str(), other.cast::<PyString>()?.to_str()) {
+        let other = other.cast::<PyString>()?;
+        if let (Some(a), Some(b)) = (crate::ffi::str_text(claim), crate::ffi::str_text(other)) {
             return Ok(a == b);
         }
     }

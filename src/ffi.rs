@@ -1,7 +1,8 @@
 //! The one module allowed `unsafe`: CPython C-API access that PyO3's safe API does not offer
-//! and the hot path needs, aws-lc's SHA-2 state functions for HMAC, and taking Arrow data
-//! out of the C Data Interface's capsules. Every block states why it is sound. Everything else in the crate
-//! is `#![deny(unsafe_code)]` (see `Cargo.toml`).
+//! and the hot path needs, aws-lc's SHA-2 state functions for HMAC, the SSE2 scan for the
+//! end of a JSON string, and taking Arrow data out of the C Data Interface's capsules. Every
+//! block states why it is sound. Everything else in the crate is `#![deny(unsafe_code)]`
+//! (see `Cargo.toml`).
 #![allow(unsafe_code)]
 
 use pyo3::ffi;
@@ -70,6 +71,41 @@ pub fn dict_with_pairs<'py>(
         dict.set_item(key, value)?;
     }
     Ok(dict)
+}
+
+/// The index of the first `"`, `\\` or control character in `bytes`, looking sixteen bytes
+/// at a time; or `None` and the last fewer than sixteen bytes, which it did not look at.
+#[cfg(target_arch = "x86_64")]
+pub fn first_string_stop_sse2(bytes: &[u8]) -> (Option<usize>, &[u8]) {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    let mut chunks = bytes.chunks_exact(16);
+    let mut offset = 0;
+    // SAFETY: SSE2 is part of x86-64 itself (every x86_64 target enables it), so these
+    // intrinsics are available; each load reads one 16-byte chunk of `bytes`, unaligned
+    // loads being what `_mm_loadu_si128` is for.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let last_control = _mm_set1_epi8(0x1f);
+        for chunk in &mut chunks {
+            let block = _mm_loadu_si128(chunk.as_ptr().cast());
+            // A byte is a control character when `min(byte, 0x1f) == byte` (unsigned).
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(block, last_control), block);
+            let special = _mm_or_si128(
+                _mm_cmpeq_epi8(block, quote),
+                _mm_cmpeq_epi8(block, backslash),
+            );
+            let mask = _mm_movemask_epi8(_mm_or_si128(special, control));
+            if mask != 0 {
+                return (Some(offset + mask.trailing_zeros() as usize), &[]);
+            }
+            offset += 16;
+        }
+    }
+    (None, chunks.remainder())
 }
 
 /// A `str` of the ASCII text `text`, made as `json.loads` makes it (a compact ASCII string),

@@ -58,12 +58,12 @@ pub fn token_bytes<'a>(py: Python<'_>, jwt: &'a Bound<'_, PyAny>) -> PyResult<&'
         if text.is_exact_instance_of::<PyString>() {
             limits::check_token_length(py, text.len()?)?;
         }
-        match text.to_str() {
-            Ok(s) => {
+        match crate::ffi::str_text(text) {
+            Some(s) => {
                 limits::check_token_length(py, s.len())?;
                 Ok(s.as_bytes())
             }
-            Err(_) => {
+            None => {
                 let err = text.call_method1("encode", ("utf-8",)).err();
                 Err(err.map_or_else(
                     || Exc::DecodeError.err(py, "Invalid token type"),
