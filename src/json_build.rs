@@ -104,10 +104,7 @@ impl<'py, 'a> Parser<'py, 'a> {
         match self.peek()? {
             b'{' => self.object(depth + 1).map(Bound::into_any),
             b'[' => self.array(depth + 1).map(Bound::into_any),
-            b'"' => {
-                let text = self.string()?;
-                self.strings.get(py, text).ok().map(Bound::into_any)
-            }
+            b'"' => self.string_value(),
             b't' => self.literal("true", || PyBool::new(py, true).to_owned().into_any()),
             b'f' => self.literal("false", || PyBool::new(py, false).to_owned().into_any()),
             b'n' => self.literal("null", || py.None().into_bound(py)),
@@ -122,6 +119,12 @@ impl<'py, 'a> Parser<'py, 'a> {
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
         }
+    }
+
+    #[inline(always)]
+    fn string_value(&mut self) -> Option<Bound<'py, PyAny>> {
+        let text = self.string()?;
+        self.strings.get(self.py, text).ok().map(Bound::into_any)
     }
 
     fn literal(
@@ -154,7 +157,12 @@ impl<'py, 'a> Parser<'py, 'a> {
             }
             let (key, known) = self.key()?;
             self.expect(b':')?;
-            let value = self.value(depth)?;
+            self.skip_whitespace();
+            // Most members are strings: read here, without `value`'s dispatch and frame.
+            let value = match self.peek()? {
+                b'"' => self.string_value()?,
+                _ => self.value(depth)?,
+            };
             if depth == 0 {
                 if let Some(slot) = known.and_then(|index| self.captured.slot(index)) {
                     *slot = Some(value.clone());
@@ -207,6 +215,7 @@ impl<'py, 'a> Parser<'py, 'a> {
     }
 
     /// The contents of a string with no escapes and no control characters, or `None`.
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         let start = self.at + 1;
         let rest = self.bytes.get(start..)?;

@@ -410,6 +410,45 @@ fn bytes_like(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// `PyJWS._verify_signature`.
+/// PyJWT's `alg and alg in algorithms` (the falsy test first, so a falsy alg never reaches
+/// the `in` test), compared natively when the alg and every allowed name are plain `str`:
+/// `==` on them is equality of their text.
+fn alg_allowed(alg: &Bound<'_, PyAny>, algorithms: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    let Ok(name) = alg.cast_exact::<PyString>() else {
+        return Ok(alg.is_truthy()? && algorithms.map_or(Ok(true), |a| a.contains(alg))?);
+    };
+    let Some(text) = crate::ffi::str_text(name).filter(|text| !text.is_empty()) else {
+        return Ok(alg.is_truthy()? && algorithms.map_or(Ok(true), |a| a.contains(alg))?);
+    };
+    let Some(algorithms) = algorithms else {
+        return Ok(true);
+    };
+    if let Ok(list) = algorithms.cast_exact::<PyList>() {
+        let mut plain = true;
+        for allowed in list.iter() {
+            if allowed.is(alg) {
+                return Ok(true);
+            }
+            match allowed
+                .cast_exact::<PyString>()
+                .ok()
+                .and_then(crate::ffi::str_text)
+            {
+                Some(allowed) if allowed == text => return Ok(true),
+                Some(_) => {}
+                None => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        if plain {
+            return Ok(false);
+        }
+    }
+    algorithms.contains(alg)
+}
+
 fn verify_signature<'py>(
     py: Python<'py>,
     registry: &Bound<'py, PyDict>,
@@ -429,13 +468,7 @@ fn verify_signature<'py>(
     let Some(alg) = alg else {
         return fail(py, Exc::InvalidAlgorithmError, "Algorithm not specified");
     };
-    // PyJWT's order: `not alg` first, so a falsy alg never reaches the `in` test.
-    let allowed = alg.is_truthy()?
-        && match &algorithms {
-            Some(algorithms) => algorithms.contains(alg)?,
-            None => true,
-        };
-    if !allowed {
+    if !alg_allowed(alg, algorithms.as_ref())? {
         return fail(
             py,
             Exc::InvalidAlgorithmError,

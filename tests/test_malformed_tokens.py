@@ -454,6 +454,10 @@ ALG = [
         options={"verify_signature": False},
     ),
     case("algorithms-tuple", GOOD, algorithms=("HS512", "HS256")),
+    # A list of names is compared natively; anything else in it hands over to `in`.
+    case("algorithms-list-non-str-first", GOOD, algorithms=[None, 1.5, b"HS256", "HS256"]),
+    case("algorithms-list-near-misses", GOOD, NOT_ALLOWED, algorithms=["hs256", "HS256 ", "HS2"]),
+    case("algorithms-list-non-ascii", GOOD, NOT_ALLOWED, algorithms=["HS256\u00e9", "\ud800"]),
     case("algorithms-set", GOOD, algorithms={"HS256"}),
     case("algorithms-string", GOOD, algorithms="HS256"),
     case("algorithms-string-other", GOOD, NOT_ALLOWED, algorithms="HS512"),
