@@ -409,46 +409,42 @@ fn bytes_like(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Ok(joined.extract::<Vec<u8>>()?.split_off(1))
 }
 
-/// `PyJWS._verify_signature`.
 /// PyJWT's `alg and alg in algorithms` (the falsy test first, so a falsy alg never reaches
-/// the `in` test), compared natively when the alg and every allowed name are plain `str`:
-/// `==` on them is equality of their text.
+/// the `in` test).
 fn alg_allowed(alg: &Bound<'_, PyAny>, algorithms: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
-    let Ok(name) = alg.cast_exact::<PyString>() else {
-        return Ok(alg.is_truthy()? && algorithms.map_or(Ok(true), |a| a.contains(alg))?);
-    };
-    let Some(text) = crate::ffi::str_text(name).filter(|text| !text.is_empty()) else {
-        return Ok(alg.is_truthy()? && algorithms.map_or(Ok(true), |a| a.contains(alg))?);
-    };
-    let Some(algorithms) = algorithms else {
-        return Ok(true);
-    };
-    if let Ok(list) = algorithms.cast_exact::<PyList>() {
-        let mut plain = true;
-        for allowed in list.iter() {
-            if allowed.is(alg) {
-                return Ok(true);
-            }
-            match allowed
-                .cast_exact::<PyString>()
-                .ok()
-                .and_then(crate::ffi::str_text)
-            {
-                Some(allowed) if allowed == text => return Ok(true),
-                Some(_) => {}
-                None => {
-                    plain = false;
-                    break;
-                }
-            }
-        }
-        if plain {
-            return Ok(false);
+    let text = alg
+        .cast_exact::<PyString>()
+        .ok()
+        .and_then(crate::ffi::str_text);
+    if let (Some(text), Some(algorithms)) = (text.filter(|t| !t.is_empty()), algorithms) {
+        if let Some(listed) = listed_plainly(algorithms, alg, text) {
+            return Ok(listed);
         }
     }
-    algorithms.contains(alg)
+    Ok(alg.is_truthy()? && algorithms.map_or(Ok(true), |a| a.contains(alg))?)
 }
 
+/// `alg in algorithms` for a list of plain `str`, where `==` is equality of the text; `None`
+/// when `algorithms` is anything else.
+fn listed_plainly(
+    algorithms: &Bound<'_, PyAny>,
+    alg: &Bound<'_, PyAny>,
+    text: &str,
+) -> Option<bool> {
+    let list = algorithms.cast_exact::<PyList>().ok()?;
+    for allowed in list.iter() {
+        if allowed.is(alg) {
+            return Some(true);
+        }
+        let allowed = crate::ffi::str_text(allowed.cast_exact::<PyString>().ok()?)?;
+        if allowed == text {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// `PyJWS._verify_signature`.
 fn verify_signature<'py>(
     py: Python<'py>,
     registry: &Bound<'py, PyDict>,
