@@ -27,11 +27,11 @@ impl<'py> Arg<'py> {
         }
     }
 
-    /// [`Arg::or_else`] without giving up the argument.
-    pub fn value_or(&self, default: impl FnOnce() -> Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    /// The value, or `None` when it was not passed.
+    pub fn passed(&self) -> Option<&Bound<'py, PyAny>> {
         match self {
-            Arg::Missing => default(),
-            Arg::Given(value) => value.clone(),
+            Arg::Missing => None,
+            Arg::Given(value) => Some(value),
         }
     }
 }
@@ -42,6 +42,6 @@ pub fn empty_str(py: Python<'_>) -> Bound<'_, PyAny> {
 }
 
 /// `None` passed or omitted alike.
-pub fn given<'a, 'py>(value: &'a Option<Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
-    value.as_ref().filter(|v| !v.is_none())
+pub fn given<'a, 'py>(value: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
 }

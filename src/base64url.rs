@@ -5,7 +5,9 @@
 //! unpadded base64url: alphabet characters only, a length that is not 1 mod 4, and zero
 //! trailing bits. Anything else is `DecodeError("Invalid <name> padding")`.
 
-use base64_simd::URL_SAFE_NO_PAD;
+use std::mem::MaybeUninit;
+
+use base64_simd::{Out, URL_SAFE_NO_PAD};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -30,6 +32,61 @@ pub fn decode_into(segment: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidSegme
     URL_SAFE_NO_PAD
         .decode_append(symbols, out)
         .map_err(|_| InvalidSegment)
+}
+
+/// Room for one decoded segment: on the stack up to `N` bytes, so decoding a payload or a
+/// signature costs no allocation; a longer segment goes to the heap.
+pub struct Room<const N: usize> {
+    stack: [MaybeUninit<u8>; N],
+    heap: Vec<u8>,
+}
+
+/// Room for the usual claims.
+pub type PayloadRoom = Room<2048>;
+/// Room for every signature but RSA's: ES512's 132 bytes are the longest of the others
+/// (HMAC tags are at most 64 bytes, Ed448's signature 114).
+pub type SignatureRoom = Room<132>;
+
+impl<const N: usize> Room<N> {
+    pub fn new() -> Self {
+        Room {
+            stack: [MaybeUninit::uninit(); N],
+            heap: Vec::new(),
+        }
+    }
+
+    /// [`decode`], into this room; the bytes live as long as the borrow of the room.
+    pub fn decode(&mut self, segment: &[u8]) -> Result<&[u8], InvalidSegment> {
+        let symbols = unpadded(segment).ok_or(InvalidSegment)?;
+        let len = URL_SAFE_NO_PAD
+            .decoded_length(symbols)
+            .map_err(|_| InvalidSegment)?;
+        match self.stack.get_mut(..len) {
+            // `decode` writes all `len` bytes before they are handed out as initialised.
+            Some(room) => URL_SAFE_NO_PAD
+                .decode(symbols, Out::from_uninit_slice(room))
+                .map(|bytes| &*bytes)
+                .map_err(|_| InvalidSegment),
+            None => {
+                decode_into(segment, &mut self.heap)?;
+                Ok(&self.heap)
+            }
+        }
+    }
+
+    /// [`Room::decode`], or PyJWT's `DecodeError("Invalid {name} padding")`.
+    pub fn decode_named(&mut self, py: Python<'_>, segment: &[u8], name: &str) -> PyResult<&[u8]> {
+        match self.decode(segment) {
+            Ok(bytes) => Ok(bytes),
+            Err(InvalidSegment) => fail(py, Exc::DecodeError, format!("Invalid {name} padding")),
+        }
+    }
+}
+
+impl<const N: usize> Default for Room<N> {
+    fn default() -> Self {
+        Room::new()
+    }
 }
 
 /// Whether [`decode`] would accept `segment`, without decoding it.
@@ -143,6 +200,37 @@ mod tests {
                 *byte = b'+';
             }
             assert!(!is_valid(&bad), "bad byte at {position}");
+        }
+    }
+
+    #[test]
+    fn rooms_agree_with_decode() {
+        // Lengths on both sides of each room's stack size, valid and invalid.
+        let (mut payload_room, mut signature_room) = (PayloadRoom::new(), SignatureRoom::new());
+        for len in [
+            0, 1, 2, 3, 63, 64, 131, 132, 133, 256, 2047, 2048, 2049, 5000,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            let mut segment = Vec::new();
+            encode_into(&data, &mut segment);
+            assert_eq!(decode(&segment).as_deref(), Ok(&data[..]), "{len}");
+            assert_eq!(payload_room.decode(&segment), Ok(&data[..]), "{len}");
+            assert_eq!(signature_room.decode(&segment), Ok(&data[..]), "{len}");
+            segment.push(b'!');
+            assert_eq!(payload_room.decode(&segment), Err(InvalidSegment), "{len}");
+            assert_eq!(
+                signature_room.decode(&segment),
+                Err(InvalidSegment),
+                "{len}"
+            );
+        }
+        for room_decode in [
+            |s: &[u8]| PayloadRoom::new().decode(s).map(<[u8]>::to_vec),
+            |s: &[u8]| SignatureRoom::new().decode(s).map(<[u8]>::to_vec),
+        ] {
+            assert_eq!(room_decode(b"YR"), Err(InvalidSegment));
+            assert_eq!(room_decode(b"YQ=="), Ok(b"a".to_vec()));
+            assert_eq!(room_decode(b"YQ="), Err(InvalidSegment));
         }
     }
 

@@ -113,11 +113,12 @@ impl<'py> ClaimChecks<'py> {
 }
 
 /// The caller's expectations: `audience`, `issuer`, `subject` and `leeway` arguments.
-pub struct Expected<'py> {
-    pub audience: Option<Bound<'py, PyAny>>,
-    pub issuer: Option<Bound<'py, PyAny>>,
-    pub subject: Option<Bound<'py, PyAny>>,
-    pub leeway: Bound<'py, PyAny>,
+pub struct Expected<'a, 'py> {
+    pub audience: Option<&'a Bound<'py, PyAny>>,
+    pub issuer: Option<&'a Bound<'py, PyAny>>,
+    pub subject: Option<&'a Bound<'py, PyAny>>,
+    /// `None` when not passed: PyJWT's default, 0.
+    pub leeway: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// The registered claims' values as the payload dict holds them, captured by the JSON
@@ -131,6 +132,11 @@ pub struct Captured<'py> {
     pub nbf: Option<Bound<'py, PyAny>>,
     pub iat: Option<Bound<'py, PyAny>>,
     pub jti: Option<Bound<'py, PyAny>>,
+    /// The value of `exp`, `nbf` and `iat` when the JSON wrote it as an integer that fits
+    /// an `i64`: `int(value)` without asking the object.
+    pub exp_int: Option<i64>,
+    pub nbf_int: Option<i64>,
+    pub iat_int: Option<i64>,
 }
 
 /// The claims the checks read: the payload dict, and what was captured while it was built
@@ -149,14 +155,32 @@ impl<'a, 'py> Claims<'a, 'py> {
         }
     }
 
+    /// The claim's value: what was captured, else `dict[name()]`.
     fn get(
         &self,
-        name: &Bound<'py, PyString>,
+        name: impl FnOnce() -> &'py Bound<'py, PyString>,
         captured: impl FnOnce(&'a Captured<'py>) -> &'a Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    ) -> PyResult<Option<ClaimValue<'a, 'py>>> {
         match self.captured {
-            Some(values) => Ok(captured(values).clone()),
-            None => self.dict.get_item(name),
+            Some(values) => Ok(captured(values).as_ref().map(ClaimValue::Captured)),
+            None => Ok(self.dict.get_item(name())?.map(ClaimValue::Looked)),
+        }
+    }
+}
+
+/// A claim's value: borrowed from what was captured, or owned when it was looked up.
+enum ClaimValue<'a, 'py> {
+    Captured(&'a Bound<'py, PyAny>),
+    Looked(Bound<'py, PyAny>),
+}
+
+impl<'py> std::ops::Deref for ClaimValue<'_, 'py> {
+    type Target = Bound<'py, PyAny>;
+
+    fn deref(&self) -> &Bound<'py, PyAny> {
+        match self {
+            ClaimValue::Captured(value) => value,
+            ClaimValue::Looked(value) => value,
         }
     }
 }
@@ -166,10 +190,13 @@ pub fn validate<'py>(
     py: Python<'py>,
     payload: &Claims<'_, 'py>,
     checks: &ClaimChecks<'py>,
-    expected: &Expected<'py>,
+    expected: &Expected<'_, 'py>,
 ) -> PyResult<()> {
-    let leeway = Leeway::from_py(py, &expected.leeway)?;
-    if let Some(audience) = &expected.audience {
+    let leeway = match expected.leeway {
+        Some(leeway) => Leeway::from_py(py, leeway)?,
+        None => Leeway::Seconds(0.0),
+    };
+    if let Some(audience) = expected.audience {
         check_audience_type(py, audience)?;
     }
     if let Some(require) = &checks.require {
@@ -183,13 +210,13 @@ pub fn validate<'py>(
     }
     validate_times(py, payload, checks, &leeway)?;
     if checks.verify_iss {
-        issuer(py, payload, expected.issuer.as_ref())?;
+        issuer(py, payload, expected.issuer)?;
     }
     if checks.verify_aud {
-        audience(py, payload, expected.audience.as_ref(), checks.strict_aud)?;
+        audience(py, payload, expected.audience, checks.strict_aud)?;
     }
     if checks.verify_sub {
-        subject(py, payload, expected.subject.as_ref())?;
+        subject(py, payload, expected.subject)?;
     }
     if checks.verify_jti {
         jwt_id(py, payload)?;
@@ -214,12 +241,13 @@ pub fn validate_times<'py>(
         if !enabled {
             continue;
         }
-        if let Some(value) = payload.get(claim.key(py), |c| claim.captured(c))? {
+        if let Some(value) = payload.get(|| claim.key(py), |c| claim.captured(c))? {
             let now = match now {
                 Some(now) => now,
                 None => *now.insert(refs(py)?.now(py)?),
             };
-            check_time_claim(py, claim, &value, now, leeway)?;
+            let known = payload.captured.and_then(|c| claim.captured_int(c));
+            check_time_claim(py, claim, &value, known, now, leeway)?;
         }
     }
     Ok(())
@@ -336,6 +364,14 @@ impl TimeClaim {
         }
     }
 
+    fn captured_int(self, values: &Captured<'_>) -> Option<i64> {
+        match self {
+            TimeClaim::Iat => values.iat_int,
+            TimeClaim::Nbf => values.nbf_int,
+            TimeClaim::Exp => values.exp_int,
+        }
+    }
+
     fn key<'py>(self, py: Python<'py>) -> &'py Bound<'py, PyString> {
         match self {
             TimeClaim::Iat => intern!(py, "iat"),
@@ -345,14 +381,21 @@ impl TimeClaim {
     }
 }
 
+/// `value` is the claim's value; `known`, its integer value when the JSON reader made it
+/// from an integer literal.
 fn check_time_claim<'py>(
     py: Python<'py>,
     claim: TimeClaim,
     value: &Bound<'py, PyAny>,
+    known: Option<i64>,
     now: f64,
     leeway: &Leeway<'py>,
 ) -> PyResult<()> {
-    let Some(number) = coerce_int(value)? else {
+    let number = match known {
+        Some(n) => Some(ClaimInt::Small(n)),
+        None => coerce_int(value)?,
+    };
+    let Some(number) = number else {
         return match claim {
             TimeClaim::Iat => fail(
                 py,
@@ -492,7 +535,7 @@ fn issuer<'py>(
     let Some(expected) = issuer else {
         return Ok(());
     };
-    let Some(iss) = payload.get(intern!(py, "iss"), |c| &c.iss)? else {
+    let Some(iss) = payload.get(|| intern!(py, "iss"), |c| &c.iss)? else {
         return Err(missing_claim(py, intern!(py, "iss")));
     };
     let Ok(iss) = iss.cast::<PyString>() else {
@@ -537,7 +580,7 @@ fn audience<'py>(
     audience: Option<&Bound<'_, PyAny>>,
     strict: bool,
 ) -> PyResult<()> {
-    let claim = payload.get(intern!(py, "aud"), |c| &c.aud)?;
+    let claim = payload.get(|| intern!(py, "aud"), |c| &c.aud)?;
     let claim = match &claim {
         Some(value) if value.is_truthy()? => Some(value),
         _ => None,
@@ -626,7 +669,7 @@ fn subject<'py>(
     payload: &Claims<'_, 'py>,
     subject: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    let Some(sub) = payload.get(intern!(py, "sub"), |c| &c.sub)? else {
+    let Some(sub) = payload.get(|| intern!(py, "sub"), |c| &c.sub)? else {
         return Ok(());
     };
     let Ok(sub) = sub.cast::<PyString>() else {
@@ -641,7 +684,7 @@ fn subject<'py>(
 }
 
 fn jwt_id<'py>(py: Python<'py>, payload: &Claims<'_, 'py>) -> PyResult<()> {
-    match payload.get(intern!(py, "jti"), |c| &c.jti)? {
+    match payload.get(|| intern!(py, "jti"), |c| &c.jti)? {
         Some(jti) if !jti.is_instance_of::<PyString>() => {
             fail(py, Exc::InvalidJTIError, "JWT ID must be a string")
         }
@@ -677,12 +720,12 @@ pub fn validate_claims<'py>(
         }
         Err(err) => Err(err),
     })?;
-    let leeway = leeway.or_else(|| PyInt::new(py, 0).into_any());
+    let (audience, issuer, subject) = (not_none(audience), not_none(issuer), not_none(subject));
     let expected = Expected {
-        audience: not_none(audience),
-        issuer: not_none(issuer),
-        subject: not_none(subject),
-        leeway,
+        audience: audience.as_ref(),
+        issuer: issuer.as_ref(),
+        subject: subject.as_ref(),
+        leeway: leeway.passed(),
     };
     validate(py, &Claims::of_dict(payload), &checks, &expected)
 }
@@ -706,7 +749,7 @@ fn validate_one<'py>(
     let value = payload
         .get_item(claim.key(py))?
         .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(claim.name()))?;
-    check_time_claim(py, claim, &value, now, &Leeway::from_py(py, leeway)?)
+    check_time_claim(py, claim, &value, None, now, &Leeway::from_py(py, leeway)?)
 }
 
 #[pyfunction]

@@ -194,6 +194,42 @@ pub fn str_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a 
     string.to_str().ok()
 }
 
+/// `bytes` as text when they are all ASCII: one pass that only looks at each byte's high bit,
+/// where `std::str::from_utf8` also tracks multi-byte sequences.
+pub fn ascii_text(bytes: &[u8]) -> Option<&str> {
+    // SAFETY: ASCII bytes are valid UTF-8.
+    all_ascii(bytes).then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+/// Whether every byte is below 0x80, sixteen bytes at a time (the last sixteen loaded once
+/// more, overlapping, rather than a byte loop over the rest).
+#[cfg(target_arch = "x86_64")]
+fn all_ascii(bytes: &[u8]) -> bool {
+    use std::arch::x86_64::{_mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
+    let Some(last) = bytes
+        .len()
+        .checked_sub(16)
+        .and_then(|start| bytes.get(start..))
+    else {
+        return bytes.is_ascii();
+    };
+    // SAFETY: SSE2 is part of x86-64 itself; each load reads one 16-byte chunk of `bytes`
+    // (`last` is its final 16 bytes), unaligned loads being what `_mm_loadu_si128` is for.
+    let high_bits = unsafe {
+        let mut seen = _mm_loadu_si128(last.as_ptr().cast());
+        for chunk in bytes.chunks_exact(16) {
+            seen = _mm_or_si128(seen, _mm_loadu_si128(chunk.as_ptr().cast()));
+        }
+        _mm_movemask_epi8(seen)
+    };
+    high_bits == 0
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn all_ascii(bytes: &[u8]) -> bool {
+    bytes.is_ascii()
+}
+
 /// `decode` and `decode_complete` as CPython vectorcall functions bound to a `JwtEngine`.
 ///
 /// A PyO3 method taking `**kwargs` is called with a tuple and a dict built for every call;
@@ -358,8 +394,11 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         // SAFETY: the pointers follow the vectorcall convention stated above.
         let arguments = unsafe { Arguments::read(py, which, slf, args, nargs, kwnames) };
         let engine = arguments.engine.cast::<JwtEngine>()?;
-        let result = match arguments.slots {
-            Some(slots) => crate::jwt::call_fast(engine, which, slots)?,
+        let result = match &arguments.slots {
+            Some(slots) => {
+                let slots = slots.each_ref().map(|slot| slot.as_deref());
+                crate::jwt::call_fast(&engine, which, slots)?
+            }
             // The PyO3 method, with the same arguments: its errors and warnings.
             None => {
                 let method = engine.getattr(match which {
@@ -383,15 +422,16 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
         Ok(result.into_ptr())
     }
 
-    /// The call's arguments by parameter position, or `None` for the slow path.
-    struct Arguments<'py> {
-        engine: Bound<'py, PyAny>,
-        slots: Option<[Option<Bound<'py, PyAny>>; 10]>,
+    /// The call's arguments by parameter position, or `None` for the slow path; borrowed
+    /// from the caller for the duration of the call.
+    struct Arguments<'a, 'py> {
+        engine: Borrowed<'a, 'py, PyAny>,
+        slots: Option<[Option<Borrowed<'a, 'py, PyAny>>; 10]>,
     }
 
-    impl<'py> Arguments<'py> {
+    impl<'a, 'py> Arguments<'a, 'py> {
         /// # Safety
-        /// As for [`call`].
+        /// As for [`call`]; the arguments must outlive `'a`.
         unsafe fn read(
             py: Python<'py>,
             which: Which,
@@ -401,69 +441,48 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
             kwnames: *mut ffi::PyObject,
         ) -> Self {
             // SAFETY: `slf` is the live bound object.
-            let engine = unsafe { Borrowed::from_ptr(py, slf) }.to_owned();
-            let positional = usize::try_from(nargs).unwrap_or(usize::MAX);
+            let engine = unsafe { Borrowed::from_ptr(py, slf) };
+            let slots = Self::by_position(py, which, args, nargs, kwnames);
+            Arguments { engine, slots }
+        }
+
+        /// # Safety
+        /// As for [`Arguments::read`].
+        unsafe fn by_position(
+            py: Python<'py>,
+            which: Which,
+            args: *const *mut ffi::PyObject,
+            nargs: ffi::Py_ssize_t,
+            kwnames: *mut ffi::PyObject,
+        ) -> Option<[Option<Borrowed<'a, 'py, PyAny>>; 10]> {
+            let positional = usize::try_from(nargs).ok().filter(|&n| n <= 10)?;
             let keywords = if kwnames.is_null() {
                 None
             } else {
                 // SAFETY: a non-null `kwnames` is a live tuple of `str`.
-                Some(
-                    unsafe { Borrowed::from_ptr(py, kwnames) }
-                        .to_owned()
-                        .cast_into::<PyTuple>(),
-                )
+                let names: Borrowed<'a, 'py, PyAny> = unsafe { Borrowed::from_ptr(py, kwnames) };
+                Some(names.cast::<PyTuple>().ok()?)
             };
-            if let Some(Err(_)) = &keywords {
-                return Arguments {
-                    engine,
-                    slots: None,
-                };
-            }
-            if positional > 10 || positional == usize::MAX {
-                return Arguments {
-                    engine,
-                    slots: None,
-                };
-            }
             let value = |index: usize| {
                 // SAFETY: `args` holds `nargs + len(kwnames)` live objects; `index` is below
                 // that count.
-                unsafe { Borrowed::from_ptr(py, *args.add(index)) }.to_owned()
+                unsafe { Borrowed::from_ptr(py, *args.add(index)) }
             };
-            let mut slots: [Option<Bound<'py, PyAny>>; 10] = Default::default();
+            let mut slots: [Option<Borrowed<'a, 'py, PyAny>>; 10] = Default::default();
             for (index, slot) in slots.iter_mut().enumerate().take(positional) {
                 *slot = Some(value(index));
             }
-            if let Some(Ok(keyword_names)) = keywords {
+            if let Some(keyword_names) = keywords {
                 let known = names(py, which);
                 for (offset, name) in keyword_names.iter_borrowed().enumerate() {
-                    let Some(index) = position(py, known, &name) else {
-                        return Arguments {
-                            engine,
-                            slots: None,
-                        };
-                    };
-                    match slots.get_mut(index) {
+                    match slots.get_mut(position(py, known, &name)?) {
                         Some(slot @ None) => *slot = Some(value(positional + offset)),
-                        _ => {
-                            return Arguments {
-                                engine,
-                                slots: None,
-                            }
-                        }
+                        _ => return None,
                     }
                 }
             }
-            if slots.first().is_none_or(Option::is_none) {
-                return Arguments {
-                    engine,
-                    slots: None,
-                };
-            }
-            Arguments {
-                engine,
-                slots: Some(slots),
-            }
+            slots.first()?.as_ref()?;
+            Some(slots)
         }
     }
 

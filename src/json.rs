@@ -65,7 +65,8 @@ fn utf8_text(data: &[u8]) -> Option<&str> {
     if sniffs_utf16_or_32 {
         return None;
     }
-    std::str::from_utf8(data).ok()
+    // JWT claims are nearly always ASCII, which needs no decoding rules checked.
+    crate::ffi::ascii_text(data).or_else(|| std::str::from_utf8(data).ok())
 }
 
 fn within_digit_limit(data: &[u8]) -> bool {

@@ -14,14 +14,14 @@
 //! lookups (with interned names) match them by identity; other short strings come from the
 //! recent-strings table (`string_cache`); ASCII strings are made directly.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
 
 use crate::claims::Captured;
-use crate::string_cache::Strings;
+use crate::string_cache::{StringTable, Strings};
 
 /// Deeper documents go to the general parser (the depth limit was checked before).
 const MAX_DEPTH: usize = 32;
@@ -29,11 +29,20 @@ const MAX_DEPTH: usize = 32;
 /// An object's members, collected so its dict is made at its final size.
 type Pairs = Vec<(Py<PyString>, Py<PyAny>)>;
 
+/// What a parse reuses from the last one on its thread.
+struct Scratch {
+    /// The members of the objects being built, kept so a document costs no allocation for
+    /// them; empty between parses.
+    pairs: Pairs,
+    strings: StringTable,
+}
+
 thread_local! {
-    /// The members of the objects being built, kept between documents so a document costs
-    /// no allocation for them. Empty between parses; a nested parse (from a finaliser) finds
-    /// it taken and starts its own.
-    static PAIRS: Cell<Pairs> = const { Cell::new(Vec::new()) };
+    /// Borrowed for a whole parse: a nested parse (from a finaliser) finds it borrowed and
+    /// goes without.
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch { pairs: Vec::new(), strings: StringTable::new() })
+    };
 }
 
 /// `json.loads(text)` when `text` is a JSON object of the common shape, else `None`, with
@@ -43,14 +52,32 @@ pub fn parse_object<'py>(
     py: Python<'py>,
     text: &str,
 ) -> Option<(Bound<'py, PyDict>, Captured<'py>)> {
+    let with_scratch = SCRATCH.try_with(|scratch| {
+        let mut scratch = scratch.try_borrow_mut().ok()?;
+        let Scratch { pairs, strings } = &mut *scratch;
+        Some(parse_with(py, text, pairs, strings.strings()))
+    });
+    match with_scratch {
+        Ok(Some(parsed)) => parsed,
+        // Nested in a parse on this thread, or during its teardown: no reuse.
+        _ => parse_with(py, text, &mut Vec::new(), Strings::none()),
+    }
+}
+
+fn parse_with<'py, 'a>(
+    py: Python<'py>,
+    text: &'a str,
+    pairs: &'a mut Pairs,
+    strings: Strings<'a>,
+) -> Option<(Bound<'py, PyDict>, Captured<'py>)> {
     let mut parser = Parser {
         py,
         text,
         bytes: text.as_bytes(),
         at: 0,
         captured: Captured::default(),
-        strings: Strings::open(),
-        pairs: PAIRS.try_with(Cell::take).unwrap_or_default(),
+        strings,
+        pairs,
     };
     parser.skip_whitespace();
     if parser.peek()? != b'{' {
@@ -67,18 +94,15 @@ struct Parser<'py, 'a> {
     bytes: &'a [u8],
     at: usize,
     captured: Captured<'py>,
-    strings: Strings,
+    strings: Strings<'a>,
     /// The members of every object still open, innermost last.
-    pairs: Pairs,
+    pairs: &'a mut Pairs,
 }
 
 impl Drop for Parser<'_, '_> {
     fn drop(&mut self) {
         // Members left by a document given up on are released here, while attached.
         self.pairs.clear();
-        let pairs = std::mem::take(&mut self.pairs);
-        // Fails only while the thread is being torn down: the buffer is dropped then.
-        let _ = PAIRS.try_with(|slot| slot.set(pairs));
     }
 }
 
@@ -93,9 +117,17 @@ impl<'py, 'a> Parser<'py, 'a> {
         }
     }
 
-    fn expect(&mut self, byte: u8) -> Option<()> {
-        self.skip_whitespace();
-        (self.peek()? == byte).then(|| self.at += 1)
+    /// The next byte that is not whitespace, which is where [`Parser::skip_whitespace`] left
+    /// `at`. Compact JSON (what JWT issuers write) takes the first branch every time.
+    #[inline(always)]
+    fn next_significant(&mut self) -> Option<u8> {
+        match self.peek()? {
+            byte @ b'!'..=u8::MAX => Some(byte),
+            _ => {
+                self.skip_whitespace();
+                self.peek()
+            }
+        }
     }
 
     fn value(&mut self, depth: usize) -> Option<Bound<'py, PyAny>> {
@@ -116,7 +148,7 @@ impl<'py, 'a> Parser<'py, 'a> {
                     PyFloat::new(py, f64::NEG_INFINITY).into_any()
                 })
             }
-            b'-' | b'0'..=b'9' => self.number(),
+            b'-' | b'0'..=b'9' => self.number().map(|(number, _)| number),
             _ => None,
         }
     }
@@ -151,26 +183,28 @@ impl<'py, 'a> Parser<'py, 'a> {
             return self.dict_from(first);
         }
         loop {
-            self.skip_whitespace();
-            if self.peek()? != b'"' {
+            if self.next_significant()? != b'"' {
                 return None;
             }
             let (key, known) = self.key()?;
-            self.expect(b':')?;
-            self.skip_whitespace();
-            // Most members are strings: read here, without `value`'s dispatch and frame.
-            let value = match self.peek()? {
-                b'"' => self.string_value()?,
-                _ => self.value(depth)?,
+            if self.next_significant()? != b':' {
+                return None;
+            }
+            self.at += 1;
+            // Most members are strings or numbers: read here, without `value`'s dispatch
+            // and frame, and a number's integer value kept for the time claims.
+            let (value, integer) = match self.next_significant()? {
+                b'"' => (self.string_value()?, None),
+                b'0'..=b'9' => self.number()?,
+                _ => (self.value(depth)?, None),
             };
             if depth == 0 {
-                if let Some(slot) = known.and_then(|index| self.captured.slot(index)) {
-                    *slot = Some(value.clone());
+                if let Some(index) = known {
+                    self.captured.set(index, &value, integer);
                 }
             }
             self.pairs.push((key.unbind(), value.unbind()));
-            self.skip_whitespace();
-            match self.peek()? {
+            match self.next_significant()? {
                 b',' => self.at += 1,
                 b'}' => {
                     self.at += 1;
@@ -239,8 +273,9 @@ impl<'py, 'a> Parser<'py, 'a> {
     }
 
     /// Python's `json` number rule: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`; an
-    /// integer becomes an `int`, anything with a fraction or exponent a `float`.
-    fn number(&mut self) -> Option<Bound<'py, PyAny>> {
+    /// integer becomes an `int`, anything with a fraction or exponent a `float`. With the
+    /// number, its value when it is an integer that fits an `i64`.
+    fn number(&mut self) -> Option<(Bound<'py, PyAny>, Option<i64>)> {
         let start = self.at;
         let negative = self.peek() == Some(b'-');
         let integer_start = start + usize::from(negative);
@@ -248,6 +283,11 @@ impl<'py, 'a> Parser<'py, 'a> {
         // digits, which cannot overflow).
         let mut at = integer_start;
         let mut magnitude = 0i64;
+        // Eight digits at a time first: time claims have ten.
+        while let Some(value) = self.bytes.get(at..at + 8).and_then(eight_digits) {
+            magnitude = magnitude.wrapping_mul(100_000_000).wrapping_add(value);
+            at += 8;
+        }
         while let Some(&digit @ b'0'..=b'9') = self.bytes.get(at) {
             magnitude = magnitude
                 .wrapping_mul(10)
@@ -266,7 +306,8 @@ impl<'py, 'a> Parser<'py, 'a> {
                 return None; // may not fit an i64: the general parser makes the int
             }
             let value = if negative { -magnitude } else { magnitude };
-            return value.into_pyobject(self.py).ok().map(Bound::into_any);
+            let number = value.into_pyobject(self.py).ok()?.into_any();
+            return Some((number, Some(value)));
         }
         let digits = |parser: &mut Self| {
             let from = parser.at;
@@ -293,8 +334,33 @@ impl<'py, 'a> Parser<'py, 'a> {
         }
         let text = self.text.get(start..self.at)?;
         // Rust's parse is correctly rounded, as CPython's float() is.
-        Some(PyFloat::new(self.py, text.parse::<f64>().ok()?).into_any())
+        Some((
+            PyFloat::new(self.py, text.parse::<f64>().ok()?).into_any(),
+            None,
+        ))
     }
+}
+
+/// The value of `chunk` when it is eight ASCII digits, computed a word at a time: the digits'
+/// pairs, then quadruples, are combined with multiplies instead of eight multiply-adds.
+fn eight_digits(chunk: &[u8]) -> Option<i64> {
+    let word = u64::from_le_bytes(chunk.try_into().ok()?);
+    // Every byte is 0x30..=0x39: its high nibble is 3, and adding 6 keeps it 3.
+    let high_nibbles = 0xF0F0_F0F0_F0F0_F0F0;
+    let all_digits = word & high_nibbles == ONES * 0x30
+        && word.wrapping_add(ONES * 0x06) & high_nibbles == ONES * 0x30;
+    if !all_digits {
+        return None;
+    }
+    // The first digit is the lowest byte. Pairs: byte 2k holds 10 * d[2k] + d[2k+1].
+    let digits = word - ONES * 0x30;
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8);
+    let low_pairs = pairs & 0x0000_00FF_0000_00FF;
+    let high_pairs = (pairs >> 16) & 0x0000_00FF_0000_00FF;
+    let value = (low_pairs.wrapping_mul(100 + (1_000_000 << 32))
+        + high_pairs.wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    i64::try_from(value).ok()
 }
 
 /// Eight bytes at a time: a byte repeated across a word is `ONES * byte`.
@@ -435,24 +501,65 @@ fn known_index(text: &str) -> Option<usize> {
 }
 
 impl<'py> Captured<'py> {
-    /// Where the value of [`KNOWN_KEYS`]`[index]` goes, if it is a registered claim.
-    fn slot(&mut self, index: usize) -> Option<&mut Option<Bound<'py, PyAny>>> {
-        Some(match index {
+    /// Keep `value` if [`KNOWN_KEYS`]`[index]` is a registered claim (a repeated name keeps
+    /// its last value, as the dict does); `integer` is its value if it is an integer.
+    fn set(&mut self, index: usize, value: &Bound<'py, PyAny>, integer: Option<i64>) {
+        let slot = match index {
             9 => &mut self.iss,
             10 => &mut self.sub,
             11 => &mut self.aud,
-            12 => &mut self.exp,
-            13 => &mut self.nbf,
-            14 => &mut self.iat,
+            12 => {
+                self.exp_int = integer;
+                &mut self.exp
+            }
+            13 => {
+                self.nbf_int = integer;
+                &mut self.nbf
+            }
+            14 => {
+                self.iat_int = integer;
+                &mut self.iat
+            }
             15 => &mut self.jti,
-            _ => return None,
-        })
+            _ => return,
+        };
+        *slot = Some(value.clone());
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{first_stop, is_stop, known_index, KNOWN_KEYS};
+    use super::{eight_digits, first_stop, is_stop, known_index, KNOWN_KEYS};
+
+    #[test]
+    fn eight_digits_reads_exactly_eight_digit_runs() {
+        for value in [
+            0, 1, 9, 10, 12_345_678, 99_999_999, 40_000_000, 17_000_000, 10_000_001,
+        ] {
+            let text = format!("{value:08}");
+            assert_eq!(eight_digits(text.as_bytes()), Some(value), "{text}");
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..10_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let value = (seed % 100_000_000) as i64;
+            assert_eq!(eight_digits(format!("{value:08}").as_bytes()), Some(value));
+        }
+        // Any byte that is not a digit, at any position, and any length but eight.
+        for position in 0..8 {
+            for byte in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+                let mut chunk = *b"12345678";
+                if let Some(slot) = chunk.get_mut(position) {
+                    *slot = byte;
+                }
+                assert_eq!(eight_digits(&chunk), None, "{byte} at {position}");
+            }
+        }
+        assert_eq!(eight_digits(b"1234567"), None);
+        assert_eq!(eight_digits(b"123456789"), None);
+    }
 
     #[test]
     fn every_known_key_and_nothing_else_is_found() {

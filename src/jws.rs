@@ -14,7 +14,7 @@ use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString, PyTupl
 
 use crate::algorithms::{Algo, Remember};
 use crate::args::{empty_str, given, Arg};
-use crate::base64url;
+use crate::base64url::{self, PayloadRoom, SignatureRoom};
 use crate::errors::{self, fail, token_unicode_error, warn, Exc, Warn};
 use crate::header_cache;
 use crate::json;
@@ -39,7 +39,8 @@ pub struct Loaded<'t, 'py> {
     payload_segment: &'t [u8],
     /// `header.payload` exactly as it appears in the token (padding included).
     pub signing_input: &'t [u8],
-    pub signature: Vec<u8>,
+    /// Decoded into the room the caller lent [`load`].
+    pub signature: &'t [u8],
 }
 
 impl Loaded<'_, '_> {
@@ -88,8 +89,13 @@ pub fn split<'t>(py: Python<'_>, token: &'t [u8]) -> PyResult<Segments<'t>> {
     segments::split(token).ok_or_else(|| errors::not_enough_segments(py))
 }
 
-/// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature.
-pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
+/// `PyJWS._load`: split at the last dot, then the first; decode header, payload, signature
+/// (the signature into `room`).
+pub fn load<'t, 'py>(
+    py: Python<'py>,
+    token: &'t [u8],
+    room: &'t mut SignatureRoom,
+) -> PyResult<Loaded<'t, 'py>> {
     let Segments {
         header: header_segment,
         payload: payload_segment,
@@ -131,7 +137,7 @@ pub fn load<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'p
     if !base64url::is_valid(payload_segment) {
         return fail(py, Exc::DecodeError, "Invalid payload padding");
     }
-    let signature = base64url::decode_named(py, crypto_segment, "crypto")?;
+    let signature = room.decode_named(py, crypto_segment, "crypto")?;
     Ok(Loaded {
         header,
         header_cached,
@@ -153,8 +159,12 @@ pub fn is_pyjwk(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 /// `_load` then `_validate_headers`, remembering headers that pass.
-pub fn load_validated<'t, 'py>(py: Python<'py>, token: &'t [u8]) -> PyResult<Loaded<'t, 'py>> {
-    let loaded = load(py, token)?;
+pub fn load_validated<'t, 'py>(
+    py: Python<'py>,
+    token: &'t [u8],
+    room: &'t mut SignatureRoom,
+) -> PyResult<Loaded<'t, 'py>> {
+    let loaded = load(py, token, room)?;
     if !loaded.header_cached {
         validate_headers(py, loaded.header.as_any(), false)?;
         if let Some(segment) = &loaded.cacheable_segment {
@@ -262,47 +272,52 @@ fn validate_crit(
 }
 
 /// What `PyJWS.decode_complete` needs besides the token.
-pub struct VerifyRequest<'py> {
-    pub key: Bound<'py, PyAny>,
-    pub algorithms: Option<Bound<'py, PyAny>>,
+pub struct VerifyRequest<'a, 'py> {
+    pub key: &'a Bound<'py, PyAny>,
+    pub algorithms: Option<&'a Bound<'py, PyAny>>,
     pub verify_signature: bool,
     pub enforce_min_key_length: bool,
-    pub detached_payload: Option<Bound<'py, PyAny>>,
+    pub detached_payload: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// A verified (or, with verification off, merely decoded) token.
-pub struct Decoded<'py> {
+pub struct Decoded<'t, 'py> {
     pub header: Bound<'py, PyDict>,
     pub header_cached: bool,
-    pub payload: Payload<'py>,
-    pub signature: Vec<u8>,
+    pub payload: Payload<'t, 'py>,
+    pub signature: &'t [u8],
     /// The signature was checked natively, without warnings: the token cache may keep it.
     pub rememberable: bool,
 }
 
-/// The payload bytes, or the caller's detached payload object as it was given.
-pub enum Payload<'py> {
-    Bytes(Vec<u8>),
+/// The payload: its segment (valid base64url, decoded where the bytes are used, into room
+/// the caller provides), or the caller's detached payload object as it was given.
+pub enum Payload<'t, 'py> {
+    Encoded(&'t [u8]),
     Detached(Bound<'py, PyAny>),
 }
 
-impl<'py> Payload<'py> {
-    pub fn to_object(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+impl<'py> Payload<'_, 'py> {
+    pub fn to_object(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            Payload::Bytes(bytes) => PyBytes::new(py, bytes).into_any(),
-            Payload::Detached(obj) => obj.clone(),
+            Payload::Encoded(segment) => {
+                let mut room = PayloadRoom::new();
+                Ok(PyBytes::new(py, room.decode_named(py, segment, "payload")?).into_any())
+            }
+            Payload::Detached(obj) => Ok(obj.clone()),
         }
     }
 }
 
-/// `PyJWS.decode_complete` after option merging.
-pub fn decode<'py>(
+/// `PyJWS.decode_complete` after option merging; the signature is decoded into `room`.
+pub fn decode<'t, 'py>(
     py: Python<'py>,
     registry: &Bound<'py, PyDict>,
-    jwt: &Bound<'py, PyAny>,
-    request: VerifyRequest<'py>,
-) -> PyResult<Decoded<'py>> {
-    let is_jwk = is_pyjwk(py, &request.key)?;
+    jwt: &'t Bound<'py, PyAny>,
+    request: VerifyRequest<'_, 'py>,
+    room: &'t mut SignatureRoom,
+) -> PyResult<Decoded<'t, 'py>> {
+    let is_jwk = is_pyjwk(py, request.key)?;
     let has_algorithms = match &request.algorithms {
         Some(algorithms) => algorithms.is_truthy()?,
         None => false,
@@ -314,7 +329,7 @@ pub fn decode<'py>(
             "It is required that you pass in a value for the \"algorithms\" argument when calling decode().",
         );
     }
-    let loaded = load_validated(py, token_bytes(py, jwt)?)?;
+    let loaded = load_validated(py, token_bytes(py, jwt)?, room)?;
     let detached = detached_form(py, &loaded, &request)?;
     let signing_input = detached
         .as_ref()
@@ -325,14 +340,14 @@ pub fn decode<'py>(
             registry,
             loaded.alg.as_ref(),
             signing_input,
-            &loaded.signature,
+            loaded.signature,
             &request,
             is_jwk,
         )?
         .0;
     let payload = match detached {
         Some((detached, _)) => Payload::Detached(detached),
-        None => Payload::Bytes(loaded.payload(py)?),
+        None => Payload::Encoded(loaded.payload_segment),
     };
     Ok(Decoded {
         header: loaded.header,
@@ -348,7 +363,7 @@ pub fn decode<'py>(
 fn detached_form<'py>(
     py: Python<'py>,
     loaded: &Loaded<'_, 'py>,
-    request: &VerifyRequest<'py>,
+    request: &VerifyRequest<'_, 'py>,
 ) -> PyResult<Option<(Bound<'py, PyAny>, Vec<u8>)>> {
     if !loaded.b64_false {
         if request.detached_payload.is_some() {
@@ -373,7 +388,7 @@ fn detached_form<'py>(
             "The 'b64' header parameter requires 'b64' to be listed in 'crit'.",
         );
     }
-    let Some(detached) = request.detached_payload.clone() else {
+    let Some(detached) = request.detached_payload.cloned() else {
         return fail(
             py,
             Exc::DecodeError,
@@ -451,26 +466,30 @@ fn verify_signature<'py>(
     alg: Option<&Bound<'py, PyAny>>,
     signing_input: &[u8],
     signature: &[u8],
-    request: &VerifyRequest<'py>,
+    request: &VerifyRequest<'_, 'py>,
     is_jwk: bool,
 ) -> PyResult<Remember> {
-    let key = &request.key;
-    let algorithms = match (&request.algorithms, is_jwk) {
+    let key = request.key;
+    let jwk_algorithms;
+    let algorithms = match (request.algorithms, is_jwk) {
         (None, true) => {
-            Some(PyList::new(py, [key.getattr(intern!(py, "algorithm_name"))?])?.into_any())
+            jwk_algorithms =
+                PyList::new(py, [key.getattr(intern!(py, "algorithm_name"))?])?.into_any();
+            Some(&jwk_algorithms)
         }
-        (algorithms, _) => algorithms.clone(),
+        (algorithms, _) => algorithms,
     };
     let Some(alg) = alg else {
         return fail(py, Exc::InvalidAlgorithmError, "Algorithm not specified");
     };
-    if !alg_allowed(alg, algorithms.as_ref())? {
+    if !alg_allowed(alg, algorithms)? {
         return fail(
             py,
             Exc::InvalidAlgorithmError,
             "The specified alg value is not allowed",
         );
     }
+    let jwk_key;
     let (algo, key_material) = if is_jwk {
         let bound_name = key.getattr(intern!(py, "algorithm_name"))?;
         if alg.ne(&bound_name)? {
@@ -481,19 +500,20 @@ fn verify_signature<'py>(
             );
             return fail(py, Exc::InvalidAlgorithmError, message);
         }
+        jwk_key = key.getattr(intern!(py, "key"))?;
         (
             Algo::of(py, &key.getattr(intern!(py, "Algorithm"))?)?,
-            key.getattr(intern!(py, "key"))?,
+            &jwk_key,
         )
     } else {
         match registry.get_item(alg)? {
-            Some(alg_obj) => (Algo::of(py, &alg_obj)?, key.clone()),
+            Some(alg_obj) => (Algo::of(py, &alg_obj)?, key),
             None => return fail(py, Exc::InvalidAlgorithmError, "Algorithm not supported"),
         }
     };
     algo.verify(
         py,
-        &key_material,
+        key_material,
         signing_input,
         signature,
         request.enforce_min_key_length,
@@ -885,16 +905,25 @@ impl JwsEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         warn_extra_kwargs(py, "decode_complete", kwargs)?;
-        let decoded = self.decode_jws(py, jwt, key, algorithms, options, detached_payload)?;
+        let mut room = SignatureRoom::new();
+        let decoded = self.decode_jws(
+            py,
+            jwt,
+            key,
+            algorithms,
+            options,
+            detached_payload,
+            &mut room,
+        )?;
         let result = PyDict::new(py);
-        result.set_item(intern!(py, "payload"), decoded.payload.to_object(py))?;
+        result.set_item(intern!(py, "payload"), decoded.payload.to_object(py)?)?;
         result.set_item(
             intern!(py, "header"),
             owned_header(decoded.header, decoded.header_cached)?,
         )?;
         result.set_item(
             intern!(py, "signature"),
-            PyBytes::new(py, &decoded.signature),
+            PyBytes::new(py, decoded.signature),
         )?;
         Ok(result)
     }
@@ -912,8 +941,17 @@ impl JwsEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         warn_extra_kwargs(py, "decode", kwargs)?;
-        let decoded = self.decode_jws(py, jwt, key, algorithms, options, detached_payload)?;
-        Ok(decoded.payload.to_object(py))
+        let mut room = SignatureRoom::new();
+        let decoded = self.decode_jws(
+            py,
+            jwt,
+            key,
+            algorithms,
+            options,
+            detached_payload,
+            &mut room,
+        )?;
+        decoded.payload.to_object(py)
     }
 
     #[pyo3(signature = (payload, key, algorithm=Arg::Missing, headers=None, json_encoder=None, is_payload_detached=false, sort_headers=true))]
@@ -958,20 +996,22 @@ impl JwsEngine {
         py: Python<'py>,
         jwt: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let loaded = load_validated(py, token_bytes(py, jwt)?)?;
+        let mut room = SignatureRoom::new();
+        let loaded = load_validated(py, token_bytes(py, jwt)?, &mut room)?;
         owned_header(loaded.header, loaded.header_cached)
     }
 
     /// `PyJWS._load`: `(payload, signing_input, header, signature)`.
     fn load<'py>(&self, py: Python<'py>, jwt: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-        let loaded = load(py, token_bytes(py, jwt)?)?;
+        let mut room = SignatureRoom::new();
+        let loaded = load(py, token_bytes(py, jwt)?, &mut room)?;
         PyTuple::new(
             py,
             [
                 PyBytes::new(py, &loaded.payload(py)?).into_any(),
                 PyBytes::new(py, loaded.signing_input).into_any(),
                 owned_header(loaded.header, loaded.header_cached)?.into_any(),
-                PyBytes::new(py, &loaded.signature).into_any(),
+                PyBytes::new(py, loaded.signature).into_any(),
             ],
         )
     }
@@ -989,15 +1029,17 @@ impl JwsEngine {
 }
 
 impl JwsEngine {
-    fn decode_jws<'py>(
+    #[allow(clippy::too_many_arguments)] // PyJWT's parameters, and room for the signature
+    fn decode_jws<'t, 'py>(
         &self,
         py: Python<'py>,
-        jwt: &Bound<'py, PyAny>,
+        jwt: &'t Bound<'py, PyAny>,
         key: Arg<'py>,
         algorithms: Option<Bound<'py, PyAny>>,
         options: Option<Bound<'py, PyAny>>,
         detached_payload: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Decoded<'py>> {
+        room: &'t mut SignatureRoom,
+    ) -> PyResult<Decoded<'t, 'py>> {
         let options = match options.filter(|o| !o.is_none()) {
             Some(o) => Some(as_dict(&o)?.into_any()),
             None => None,
@@ -1007,14 +1049,15 @@ impl JwsEngine {
             this.sig_option(py, options.as_ref(), name)?
                 .map_or(Ok(default), |v| v.is_truthy())
         };
+        let key = key.or_else(|| empty_str(py));
         let request = VerifyRequest {
-            key: key.or_else(|| empty_str(py)),
-            algorithms: given(&algorithms).cloned(),
+            key: &key,
+            algorithms: given(algorithms.as_ref()),
             verify_signature: flag(intern!(py, "verify_signature"), true)?,
             enforce_min_key_length: flag(intern!(py, "enforce_minimum_key_length"), false)?,
-            detached_payload: given(&detached_payload).cloned(),
+            detached_payload: given(detached_payload.as_ref()),
         };
-        decode(py, this.registry.bind(py), jwt, request)
+        decode(py, this.registry.bind(py), jwt, request, room)
     }
 }
 

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 
 use crate::args::{empty_str, given, Arg};
+use crate::base64url::{PayloadRoom, SignatureRoom};
 use crate::batch::{self, BatchCall};
 use crate::claims::{self, ClaimChecks, Claims, Expected};
 use crate::errors::{warn, Warn};
@@ -147,17 +148,18 @@ impl JwtEngine {
         jws::warn_extra_kwargs(py, "decode", kwargs)?;
         let call = Call {
             jwt,
-            key,
-            algorithms,
-            options,
-            verify,
-            detached_payload,
-            audience,
-            subject,
-            issuer,
-            leeway,
+            key: key.passed(),
+            algorithms: algorithms.as_ref(),
+            options: options.as_ref(),
+            verify: verify.as_ref(),
+            detached_payload: detached_payload.as_ref(),
+            audience: audience.as_ref(),
+            subject: subject.as_ref(),
+            issuer: issuer.as_ref(),
+            leeway: leeway.passed(),
         };
-        Ok(self.bindings().decode_jwt(py, call)?.payload)
+        let mut room = SignatureRoom::new();
+        Ok(self.bindings().decode_jwt(py, call, &mut room)?.payload)
     }
 
     #[pyo3(
@@ -183,17 +185,20 @@ impl JwtEngine {
         jws::warn_extra_kwargs(py, "decode_complete", kwargs)?;
         let call = Call {
             jwt,
-            key,
-            algorithms,
-            options,
-            verify,
-            detached_payload,
-            audience,
-            subject,
-            issuer,
-            leeway,
+            key: key.passed(),
+            algorithms: algorithms.as_ref(),
+            options: options.as_ref(),
+            verify: verify.as_ref(),
+            detached_payload: detached_payload.as_ref(),
+            audience: audience.as_ref(),
+            subject: subject.as_ref(),
+            issuer: issuer.as_ref(),
+            leeway: leeway.passed(),
         };
-        self.bindings().decode_jwt(py, call)?.into_complete(py)
+        let mut room = SignatureRoom::new();
+        self.bindings()
+            .decode_jwt(py, call, &mut room)?
+            .into_complete(py)
     }
 
     /// `PyJWT.encode`: payload checks, JSON, then `PyJWS.encode`.
@@ -255,7 +260,7 @@ pub enum Which {
 pub fn call_fast<'py>(
     engine: &Bound<'py, JwtEngine>,
     which: Which,
-    slots: [Option<Bound<'py, PyAny>>; 10],
+    slots: [Option<&Bound<'py, PyAny>>; 10],
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = engine.py();
     let [jwt, key, algorithms, options, verify, detached_payload, audience, eighth, ninth, leeway] =
@@ -268,8 +273,8 @@ pub fn call_fast<'py>(
         return Err(PyTypeError::new_err("missing required argument 'jwt'"));
     };
     let call = Call {
-        jwt: &jwt,
-        key: key.map_or(Arg::Missing, Arg::Given),
+        jwt,
+        key,
         algorithms,
         options,
         verify,
@@ -277,39 +282,56 @@ pub fn call_fast<'py>(
         audience,
         subject,
         issuer,
-        leeway: leeway.map_or(Arg::Missing, Arg::Given),
+        leeway,
     };
-    let decoded = engine.get().bindings().decode_jwt(py, call)?;
+    let mut room = SignatureRoom::new();
+    let decoded = engine.get().bindings().decode_jwt(py, call, &mut room)?;
     match which {
         Which::Decode => Ok(decoded.payload.into_any()),
         Which::Complete => Ok(decoded.into_complete(py)?.into_any()),
     }
 }
 
-/// The arguments of `PyJWT.decode` / `decode_complete`.
+/// The arguments of `PyJWT.decode` / `decode_complete`, borrowed from the caller: `None`
+/// for one not passed (which `key` and `leeway` tell apart from an explicit `None`).
 struct Call<'a, 'py> {
     jwt: &'a Bound<'py, PyAny>,
-    key: Arg<'py>,
-    algorithms: Option<Bound<'py, PyAny>>,
-    options: Option<Bound<'py, PyAny>>,
-    verify: Option<Bound<'py, PyAny>>,
-    detached_payload: Option<Bound<'py, PyAny>>,
-    audience: Option<Bound<'py, PyAny>>,
-    subject: Option<Bound<'py, PyAny>>,
-    issuer: Option<Bound<'py, PyAny>>,
-    leeway: Arg<'py>,
+    key: Option<&'a Bound<'py, PyAny>>,
+    algorithms: Option<&'a Bound<'py, PyAny>>,
+    options: Option<&'a Bound<'py, PyAny>>,
+    verify: Option<&'a Bound<'py, PyAny>>,
+    detached_payload: Option<&'a Bound<'py, PyAny>>,
+    audience: Option<&'a Bound<'py, PyAny>>,
+    subject: Option<&'a Bound<'py, PyAny>>,
+    issuer: Option<&'a Bound<'py, PyAny>>,
+    leeway: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// A decoded and validated token: the claims, and what `decode_complete` adds to them.
-pub struct DecodedJwt<'py> {
+pub struct DecodedJwt<'s, 'py> {
     pub payload: Bound<'py, PyDict>,
     /// Shared with the header cache when `header_shared`: copy it before handing it out.
     header: Bound<'py, PyDict>,
     header_shared: bool,
-    signature: Vec<u8>,
+    signature: Signature<'s, 'py>,
 }
 
-impl<'py> DecodedJwt<'py> {
+/// A token's signature: decoded into the caller's room, or the token cache's `bytes`.
+enum Signature<'s, 'py> {
+    Decoded(&'s [u8]),
+    Cached(Bound<'py, PyBytes>),
+}
+
+impl<'py> Signature<'_, 'py> {
+    fn to_bytes(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        match self {
+            Signature::Decoded(bytes) => PyBytes::new(py, bytes),
+            Signature::Cached(bytes) => bytes.clone(),
+        }
+    }
+}
+
+impl<'py> DecodedJwt<'_, 'py> {
     /// `{"payload", "header", "signature"}`, as `decode_complete` returns it.
     fn into_complete(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let result = PyDict::new(py);
@@ -318,13 +340,19 @@ impl<'py> DecodedJwt<'py> {
             intern!(py, "header"),
             jws::owned_header(self.header, self.header_shared)?,
         )?;
-        result.set_item(intern!(py, "signature"), PyBytes::new(py, &self.signature))?;
+        result.set_item(intern!(py, "signature"), self.signature.to_bytes(py))?;
         Ok(result)
     }
 }
 
 impl JwtBindings {
-    fn decode_jwt<'py>(&self, py: Python<'py>, call: Call<'_, 'py>) -> PyResult<DecodedJwt<'py>> {
+    /// `PyJWT.decode_complete` after argument parsing; the signature is decoded into `room`.
+    fn decode_jwt<'s, 'py>(
+        &self,
+        py: Python<'py>,
+        call: Call<'s, 'py>,
+        room: &'s mut SignatureRoom,
+    ) -> PyResult<DecodedJwt<'s, 'py>> {
         let (state, merged) = match self.default_options(py, &call)? {
             Some(state) => (state, None),
             None => {
@@ -338,14 +366,19 @@ impl JwtBindings {
             early_checks,
         } = state;
 
-        let key = call.key.value_or(|| empty_str(py));
+        let default_key;
+        let key = match call.key {
+            Some(key) => key,
+            None => {
+                default_key = empty_str(py);
+                &default_key
+            }
+        };
         let expected = Expected {
-            audience: given(&call.audience).cloned(),
-            issuer: given(&call.issuer).cloned(),
-            subject: given(&call.subject).cloned(),
-            leeway: call
-                .leeway
-                .value_or(|| pyo3::types::PyInt::new(py, 0).into_any()),
+            audience: given(call.audience),
+            issuer: given(call.issuer),
+            subject: given(call.subject),
+            leeway: call.leeway,
         };
         let jws = self.jws.get().bindings();
         let registry = jws.registry.bind(py);
@@ -362,11 +395,11 @@ impl JwtBindings {
             _ => None,
         };
         let context_of = || {
-            let algorithms = given(&call.algorithms);
-            let detached = given(&call.detached_payload).is_some();
+            let algorithms = given(call.algorithms);
+            let detached = given(call.detached_payload).is_some();
             cached.as_ref().map_or(Ok(None), |(_, _, checks)| {
                 cache_context(
-                    py, &key, algorithms, detached, registry, checks, enforce, &expected,
+                    py, key, algorithms, detached, registry, checks, enforce, &expected,
                 )
             })
         };
@@ -386,7 +419,7 @@ impl JwtBindings {
                         payload: hit.payload,
                         header: hit.header,
                         header_shared: true,
-                        signature: hit.signature,
+                        signature: Signature::Cached(hit.signature),
                     });
                 }
                 described = Some(context);
@@ -394,15 +427,18 @@ impl JwtBindings {
         }
 
         let request = VerifyRequest {
-            key: key.clone(),
-            algorithms: given(&call.algorithms).cloned(),
+            key,
+            algorithms: given(call.algorithms),
             verify_signature,
             enforce_min_key_length: enforce,
-            detached_payload: given(&call.detached_payload).cloned(),
+            detached_payload: given(call.detached_payload),
         };
-        let decoded = jws::decode(py, registry, call.jwt, request)?;
+        let decoded = jws::decode(py, registry, call.jwt, request, room)?;
+        let mut payload_room = PayloadRoom::new();
         let (payload, captured) = match &decoded.payload {
-            Payload::Bytes(bytes) => json::load_claims(py, bytes)?,
+            Payload::Encoded(segment) => {
+                json::load_claims(py, payload_room.decode_named(py, segment, "payload")?)?
+            }
             Payload::Detached(obj) => (load_detached(py, obj)?, None),
         };
         let read_checks;
@@ -426,7 +462,7 @@ impl JwtBindings {
             payload,
             header: decoded.header,
             header_shared: decoded.header_cached,
-            signature: decoded.signature,
+            signature: Signature::Decoded(decoded.signature),
         };
         if let (Some((token, probe, _)), true) = (&cached, decoded.rememberable) {
             if token_cache::admits(*probe) {
@@ -435,7 +471,7 @@ impl JwtBindings {
                     None => context_of()?.map(|(context, _)| context),
                 };
                 if let Some(context) = context {
-                    token_cache::admit(py, token, *probe, context, &result.as_hit());
+                    token_cache::admit(py, token, *probe, context, &result.as_hit(py));
                 }
             }
         }
@@ -443,12 +479,12 @@ impl JwtBindings {
     }
 }
 
-impl<'py> DecodedJwt<'py> {
-    fn as_hit(&self) -> token_cache::Hit<'py> {
+impl<'py> DecodedJwt<'_, 'py> {
+    fn as_hit(&self, py: Python<'py>) -> token_cache::Hit<'py> {
         token_cache::Hit {
             payload: self.payload.clone(),
             header: self.header.clone(),
-            signature: self.signature.clone(),
+            signature: self.signature.to_bytes(py),
         }
     }
 }
@@ -462,7 +498,7 @@ impl JwtBindings {
         py: Python<'py>,
         call: &Call<'_, 'py>,
     ) -> PyResult<Option<OptionState<'py>>> {
-        if given(&call.options).is_some() || given(&call.verify).is_some() {
+        if given(call.options).is_some() || given(call.verify).is_some() {
             return Ok(None);
         }
         let instance = self.options.bind(py);
@@ -516,7 +552,7 @@ impl JwtBindings {
     where
         'a: 'py,
     {
-        let options = given(&call.options).cloned();
+        let options = given(call.options).cloned();
         // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
         let verify_signature_value = match &options {
             None => None,
@@ -528,7 +564,7 @@ impl JwtBindings {
         let verify_signature = verify_signature_value
             .as_ref()
             .map_or(Ok(true), |v| v.is_truthy())?;
-        if let Some(verify) = given(&call.verify) {
+        if let Some(verify) = given(call.verify) {
             // PyJWT compares `verify` with the option's value itself, not its truthiness.
             let differs = match &verify_signature_value {
                 Some(value) => verify.ne(value)?,
@@ -590,23 +626,28 @@ fn cache_context<'py>(
     registry: &Bound<'py, PyDict>,
     checks: &ClaimChecks<'py>,
     enforce: bool,
-    expected: &Expected<'py>,
+    expected: &Expected<'_, 'py>,
 ) -> PyResult<Option<(token_cache::Context, claims::Leeway<'py>)>> {
     let Some(mut builder) = token_cache::ContextBuilder::new(false) else {
         return Ok(None);
     };
-    let leeway = &expected.leeway;
     if detached_payload || refs(py)?.current_json_loads(py)?.is_some() {
         return Ok(None);
     }
-    let plain_leeway = leeway.is_exact_instance_of::<pyo3::types::PyFloat>()
-        || leeway.is_exact_instance_of::<pyo3::types::PyInt>()
-        || leeway.get_type().is(refs(py)?.timedelta.bind(py));
-    if !plain_leeway {
-        return Ok(None);
-    }
-    let claims::Leeway::Seconds(seconds) = claims::Leeway::from_py(py, leeway)? else {
-        return Ok(None);
+    let seconds = match expected.leeway {
+        None => 0.0,
+        Some(leeway) => {
+            let plain_leeway = leeway.is_exact_instance_of::<pyo3::types::PyFloat>()
+                || leeway.is_exact_instance_of::<pyo3::types::PyInt>()
+                || leeway.get_type().is(refs(py)?.timedelta.bind(py));
+            if !plain_leeway {
+                return Ok(None);
+            }
+            let claims::Leeway::Seconds(seconds) = claims::Leeway::from_py(py, leeway)? else {
+                return Ok(None);
+            };
+            seconds
+        }
     };
     // Without `algorithms` the call fails, or takes them from a PyJWK: not cached.
     let Some(algorithms) = algorithms else {
@@ -617,9 +658,9 @@ fn cache_context<'py>(
     let described = builder
         .strings(b'a', Some(algorithms))
         .and_then(|()| builder.strings(b'r', checks.require.as_ref().filter(|r| !r.is_none())))
-        .and_then(|()| builder.strings(b'u', expected.audience.as_ref()))
-        .and_then(|()| builder.strings(b'i', expected.issuer.as_ref()))
-        .and_then(|()| builder.strings(b's', expected.subject.as_ref()));
+        .and_then(|()| builder.strings(b'u', expected.audience))
+        .and_then(|()| builder.strings(b'i', expected.issuer))
+        .and_then(|()| builder.strings(b's', expected.subject));
     Ok(described
         .and_then(|()| builder.finish(key, registry))
         .map(|context| (context, claims::Leeway::Seconds(seconds))))
@@ -782,11 +823,11 @@ pub fn decode_batch<'py>(
     let engine = engine.get().bindings();
     let call = BatchCall {
         key: key.or_else(|| empty_str(py)),
-        algorithms: given(&algorithms).cloned(),
-        options: given(&options).cloned(),
-        audience: given(&audience).cloned(),
-        issuer: given(&issuer).cloned(),
-        subject: given(&subject).cloned(),
+        algorithms: given(algorithms.as_ref()).cloned(),
+        options: given(options.as_ref()).cloned(),
+        audience: given(audience.as_ref()).cloned(),
+        issuer: given(issuer.as_ref()).cloned(),
+        subject: given(subject.as_ref()).cloned(),
         leeway: batch::leeway_or_zero(py, leeway),
     };
     let plan = batch_plan(py, &engine, &call)?;
@@ -845,17 +886,18 @@ impl JwtBindings {
     ) -> Bound<'py, PyAny> {
         let one = Call {
             jwt: token,
-            key: Arg::Given(call.key.clone()),
-            algorithms: call.algorithms.clone(),
-            options: call.options.clone(),
+            key: Some(&call.key),
+            algorithms: call.algorithms.as_ref(),
+            options: call.options.as_ref(),
             verify: None,
             detached_payload: None,
-            audience: call.audience.clone(),
-            subject: call.subject.clone(),
-            issuer: call.issuer.clone(),
-            leeway: Arg::Given(call.leeway.clone()),
+            audience: call.audience.as_ref(),
+            subject: call.subject.as_ref(),
+            issuer: call.issuer.as_ref(),
+            leeway: Some(&call.leeway),
         };
-        let outcome = self.decode_jwt(py, one).and_then(|decoded| {
+        let mut room = SignatureRoom::new();
+        let outcome = self.decode_jwt(py, one, &mut room).and_then(|decoded| {
             if complete {
                 Ok(decoded.into_complete(py)?.into_any())
             } else {

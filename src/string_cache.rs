@@ -2,17 +2,20 @@
 //!
 //! An issuer's tokens repeat most of their strings: claim names outside the registered set,
 //! the issuer, the audience, roles, scopes, tenant names. Like jiter's string cache, this
-//! keeps recently made short strings in a small direct-mapped table, so a recurring one costs
-//! a hash and a compare instead of an allocation and a copy (and, for a dict key, the
-//! SipHash CPython caches in the string). `str` is immutable, so results that share a string
-//! cannot tell.
+//! keeps recently made short strings in a small table, so a recurring one costs a hash and a
+//! compare instead of an allocation and a copy (and, for a dict key, the SipHash CPython
+//! caches in the string). `str` is immutable, so results that share a string cannot tell.
 //!
-//! Each thread has its own table, so decoding threads share no lock or cache line (on a
-//! free-threaded build they run in parallel). A parse takes the thread's table for its
-//! whole document and puts it back when done; a parse that finds it taken (a re-entrant
-//! call from a finaliser) makes its strings directly.
+//! The table is two-way set-associative: a text has two slots to be in, and a miss replaces
+//! the one used less recently. Two recurring strings that hash alike then both stay (in a
+//! direct-mapped table they would evict each other on every token), and a token's one-off
+//! strings (subjects, session ids) replace one-off strings before recurring ones.
+//!
+//! Each thread has its own table (in the JSON builder's per-thread scratch), so decoding
+//! threads share no lock or cache line (on a free-threaded build they run in parallel). A
+//! parse borrows the thread's table for its whole document; a parse that finds it borrowed
+//! (a re-entrant call from a finaliser) makes its strings directly.
 
-use std::cell::Cell;
 use std::sync::LazyLock;
 
 use pyo3::prelude::*;
@@ -20,12 +23,20 @@ use pyo3::types::PyString;
 
 /// Longer strings are rarely repeated verbatim (subjects, session ids are per token).
 const MAX_LEN: usize = 24;
-/// A power of two: the slot is the hash's low bits.
-const SLOTS: usize = 1024;
+/// A power of two: the bucket is the hash's low bits.
+const BUCKETS: usize = 512;
 
+#[derive(Default)]
 struct Slot {
     text: Words,
     string: Option<Py<PyString>>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    slots: [Slot; 2],
+    /// Which of the two slots was used last.
+    recent: usize,
 }
 
 /// A short text as its length and up to three little-endian words that together cover every
@@ -63,12 +74,12 @@ impl Words {
         Some(Words { len, words })
     }
 
-    /// The slot: the words mixed with this process's random seeds by folded multiplies.
-    fn slot(&self) -> usize {
+    /// The bucket: the words mixed with this process's random seeds by folded multiplies.
+    fn bucket(&self) -> usize {
         let [a, b, c] = self.words;
         let [s0, s1, s2, s3] = *SEEDS;
         let mixed = folded_multiply(a ^ s0, b ^ s1) ^ folded_multiply(c ^ s2, self.len as u64 ^ s3);
-        (mixed as usize) & (SLOTS - 1)
+        (mixed as usize) & (BUCKETS - 1)
     }
 }
 
@@ -78,22 +89,10 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
-type Table = Box<[Slot]>;
+type Table = Box<[Bucket]>;
 
 fn new_table() -> Table {
-    (0..SLOTS)
-        .map(|_| Slot {
-            text: Words::default(),
-            string: None,
-        })
-        .collect()
-}
-
-thread_local! {
-    /// `None` while a parse of this thread has the table (or before its first parse).
-    static TABLE: Cell<Option<Table>> = const { Cell::new(None) };
-    /// Whether this thread has made its table yet.
-    static MADE: Cell<bool> = const { Cell::new(false) };
+    (0..BUCKETS).map(|_| Bucket::default()).collect()
 }
 
 /// Keyed per process, so no one can pick strings that share a slot (that would only evict,
@@ -103,19 +102,32 @@ static SEEDS: LazyLock<[u64; 4]> = LazyLock::new(|| {
     [0u64, 1, 2, 3].map(|index| random.hash_one(index) | 1)
 });
 
-/// This thread's table, for one document's strings; returned to the thread when dropped.
-pub struct Strings {
-    table: Option<Table>,
+/// A table of recent strings, made on first use.
+#[derive(Default)]
+pub struct StringTable(Option<Table>);
+
+impl StringTable {
+    pub const fn new() -> Self {
+        StringTable(None)
+    }
+
+    /// The table, for one document's strings.
+    pub fn strings(&mut self) -> Strings<'_> {
+        Strings {
+            table: Some(self.0.get_or_insert_with(new_table)),
+        }
+    }
 }
 
-impl Strings {
-    pub fn open() -> Self {
-        let table = TABLE.try_with(Cell::take).ok().flatten().or_else(|| {
-            // The first parse on this thread makes the table; a nested one goes without.
-            let first = MADE.try_with(|made| !made.replace(true)).unwrap_or(false);
-            first.then(new_table)
-        });
-        Strings { table }
+/// One document's strings: through a table, or (`none`) made directly.
+pub struct Strings<'t> {
+    table: Option<&'t mut Table>,
+}
+
+impl Strings<'_> {
+    /// Strings made directly, for a parse that has no table.
+    pub fn none() -> Self {
+        Strings { table: None }
     }
 
     /// `str(text)`, the cached object when `text` was made recently.
@@ -126,28 +138,27 @@ impl Strings {
         let Some(words) = Words::of(text.as_bytes()) else {
             return crate::ffi::ascii_string(py, text);
         };
-        let Some(slot) = table.get_mut(words.slot()) else {
+        let Some(bucket) = table.get_mut(words.bucket()) else {
             return crate::ffi::ascii_string(py, text);
         };
-        if slot.text == words {
-            if let Some(string) = &slot.string {
+        for (way, slot) in bucket.slots.iter().enumerate() {
+            if let (true, Some(string)) = (slot.text == words, &slot.string) {
+                bucket.recent = way;
                 return Ok(string.bind(py).clone());
             }
         }
         let made = crate::ffi::ascii_string(py, text)?;
+        let way = 1 - bucket.recent;
+        bucket.recent = way;
+        let Some(slot) = bucket.slots.get_mut(way) else {
+            return Ok(made);
+        };
         slot.text = words;
-        // The string it replaces is dropped here: a `str` has no finaliser to run.
-        slot.string = Some(made.clone().unbind());
+        // The string it replaces is released here (a `str` has no finaliser to run), as a
+        // `Bound`: dropping a `Py` would first ask whether this thread is attached.
+        let replaced = slot.string.replace(made.clone().unbind());
+        drop(replaced.map(|string| string.into_bound(py)));
         Ok(made)
-    }
-}
-
-impl Drop for Strings {
-    fn drop(&mut self) {
-        if let Some(table) = self.table.take() {
-            // Fails only while the thread is being torn down: the table is dropped then.
-            let _ = TABLE.try_with(|slot| slot.set(Some(table)));
-        }
     }
 }
 
@@ -184,7 +195,8 @@ mod tests {
     fn a_recurring_string_is_one_object_with_the_same_text() {
         Python::initialize();
         Python::attach(|py| {
-            let mut strings = Strings::open();
+            let mut table = StringTable::new();
+            let mut strings = table.strings();
             let first = strings.get(py, "admin").map(Bound::unbind);
             let again = strings.get(py, "admin").map(Bound::unbind);
             let other = strings.get(py, "admins").map(Bound::unbind);
@@ -193,9 +205,39 @@ mod tests {
             assert!(matches!((&first, &again), (Ok(a), Ok(b)) if a.is(b)));
             assert!(matches!(&other, Ok(o) if o.bind(py).to_str().ok() == Some("admins")));
             assert_eq!(long_made.ok(), Some(long));
-            // A second document while the first has the table still gets its strings.
-            let mut nested = Strings::open();
+            // A document without the table still gets its strings.
+            let mut nested = Strings::none();
             assert!(matches!(nested.get(py, "admin"), Ok(s) if s.to_str().ok() == Some("admin")));
+        });
+    }
+
+    /// Two recurring strings that share a bucket both stay; a third string replaces the one
+    /// of them used less recently.
+    #[test]
+    fn strings_that_share_a_bucket_both_stay() {
+        Python::initialize();
+        Python::attach(|py| {
+            let bucket_of = |text: &str| Words::of(text.as_bytes()).map(|words| words.bucket());
+            let target = bucket_of("s0");
+            let same: Vec<String> = (1..1_000_000)
+                .map(|i| format!("s{i}"))
+                .filter(|text| bucket_of(text) == target)
+                .take(2)
+                .collect();
+            let [second, third] = same.as_slice() else {
+                unreachable!("512 buckets: a million texts fill each one many times over");
+            };
+            let mut table = StringTable::new();
+            let mut strings = table.strings();
+            let mut get = |text: &str| strings.get(py, text).map(Bound::unbind).ok();
+            let (first_made, second_made) = (get("s0"), get(second));
+            let same_object = |a: &Option<Py<PyString>>, b: &Option<Py<PyString>>| matches!((a, b), (Some(a), Some(b)) if a.is(b));
+            assert!(same_object(&get("s0"), &first_made));
+            assert!(same_object(&get(second), &second_made));
+            // "s0" is now the less recently used: the third string takes its slot.
+            let _ = get(third);
+            assert!(same_object(&get(second), &second_made));
+            assert!(!same_object(&get("s0"), &first_made));
         });
     }
 }

@@ -53,7 +53,8 @@ pub struct Hit<'py> {
     pub payload: Bound<'py, PyDict>,
     /// Shared with the cache: copy it before handing it out.
     pub header: Bound<'py, PyDict>,
-    pub signature: Vec<u8>,
+    /// Immutable, so shared with the cache.
+    pub signature: Bound<'py, PyBytes>,
 }
 
 /// Everything besides the token that decides a decode's outcome, serialised so that two
@@ -192,7 +193,7 @@ struct Entry {
     /// No value of the payload is a dict or a list: a shallow copy is a fresh result.
     flat: bool,
     header: Py<PyDict>,
-    signature: Box<[u8]>,
+    signature: Py<PyBytes>,
     size: usize,
 }
 
@@ -322,7 +323,7 @@ pub fn lookup<'py>(
                 entry.payload.bind(py).clone(),
                 entry.flat,
                 entry.header.bind(py).clone(),
-                entry.signature.to_vec(),
+                entry.signature.bind(py).clone(),
             )
         })
     };
@@ -406,7 +407,7 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
     let size = ENTRY_OVERHEAD
         + token.len() * 3
         + context.bytes.len()
-        + hit.signature.len()
+        + hit.signature.as_bytes().len()
         + 64 * (payload.len() + header.len());
     if size > per_shard_bytes {
         return;
@@ -423,7 +424,7 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
         payload: payload.unbind(),
         flat,
         header: header.unbind(),
-        signature: hit.signature.clone().into_boxed_slice(),
+        signature: hit.signature.clone().unbind(),
         size,
     };
     let Ok(mut guard) = shard.lock() else { return };
