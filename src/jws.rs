@@ -905,27 +905,20 @@ impl JwsEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         warn_extra_kwargs(py, "decode_complete", kwargs)?;
-        let mut room = SignatureRoom::new();
-        let decoded = self.decode_jws(
-            py,
-            jwt,
-            key,
-            algorithms,
-            options,
-            detached_payload,
-            &mut room,
-        )?;
-        let result = PyDict::new(py);
-        result.set_item(intern!(py, "payload"), decoded.payload.to_object(py)?)?;
-        result.set_item(
-            intern!(py, "header"),
-            owned_header(decoded.header, decoded.header_cached)?,
-        )?;
-        result.set_item(
-            intern!(py, "signature"),
-            PyBytes::new(py, decoded.signature),
-        )?;
-        Ok(result)
+        let args = (jwt, key, algorithms, options, detached_payload);
+        self.decode_jws(py, args, |decoded| {
+            let result = PyDict::new(py);
+            result.set_item(intern!(py, "payload"), decoded.payload.to_object(py)?)?;
+            result.set_item(
+                intern!(py, "header"),
+                owned_header(decoded.header, decoded.header_cached)?,
+            )?;
+            result.set_item(
+                intern!(py, "signature"),
+                PyBytes::new(py, decoded.signature),
+            )?;
+            Ok(result)
+        })
     }
 
     #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
@@ -941,17 +934,8 @@ impl JwsEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         warn_extra_kwargs(py, "decode", kwargs)?;
-        let mut room = SignatureRoom::new();
-        let decoded = self.decode_jws(
-            py,
-            jwt,
-            key,
-            algorithms,
-            options,
-            detached_payload,
-            &mut room,
-        )?;
-        decoded.payload.to_object(py)
+        let args = (jwt, key, algorithms, options, detached_payload);
+        self.decode_jws(py, args, |decoded| decoded.payload.to_object(py))
     }
 
     #[pyo3(signature = (payload, key, algorithm=Arg::Missing, headers=None, json_encoder=None, is_payload_detached=false, sort_headers=true))]
@@ -1028,18 +1012,23 @@ impl JwsEngine {
     }
 }
 
+/// `PyJWS.decode`'s arguments: `jwt`, `key`, `algorithms`, `options`, `detached_payload`.
+type JwsArgs<'a, 'py> = (
+    &'a Bound<'py, PyAny>,
+    Arg<'py>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+    Option<Bound<'py, PyAny>>,
+);
+
 impl JwsEngine {
-    #[allow(clippy::too_many_arguments)] // PyJWT's parameters, and room for the signature
-    fn decode_jws<'t, 'py>(
+    /// `then` of the decoded token, whose signature lives in room on this frame.
+    fn decode_jws<'py, R>(
         &self,
         py: Python<'py>,
-        jwt: &'t Bound<'py, PyAny>,
-        key: Arg<'py>,
-        algorithms: Option<Bound<'py, PyAny>>,
-        options: Option<Bound<'py, PyAny>>,
-        detached_payload: Option<Bound<'py, PyAny>>,
-        room: &'t mut SignatureRoom,
-    ) -> PyResult<Decoded<'t, 'py>> {
+        (jwt, key, algorithms, options, detached_payload): JwsArgs<'_, 'py>,
+        then: impl FnOnce(Decoded<'_, 'py>) -> PyResult<R>,
+    ) -> PyResult<R> {
         let options = match options.filter(|o| !o.is_none()) {
             Some(o) => Some(as_dict(&o)?.into_any()),
             None => None,
@@ -1057,7 +1046,8 @@ impl JwsEngine {
             enforce_min_key_length: flag(intern!(py, "enforce_minimum_key_length"), false)?,
             detached_payload: given(detached_payload.as_ref()),
         };
-        decode(py, this.registry.bind(py), jwt, request, room)
+        let mut room = SignatureRoom::new();
+        then(decode(py, this.registry.bind(py), jwt, request, &mut room)?)
     }
 }
 

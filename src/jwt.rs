@@ -146,18 +146,8 @@ impl JwtEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         jws::warn_extra_kwargs(py, "decode", kwargs)?;
-        let call = Call {
-            jwt,
-            key: key.passed(),
-            algorithms: algorithms.as_ref(),
-            options: options.as_ref(),
-            verify: verify.as_ref(),
-            detached_payload: detached_payload.as_ref(),
-            audience: audience.as_ref(),
-            subject: subject.as_ref(),
-            issuer: issuer.as_ref(),
-            leeway: leeway.passed(),
-        };
+        let passed = [&algorithms, &options, &verify, &detached_payload];
+        let call = Call::of(jwt, &key, passed, [&audience, &subject, &issuer], &leeway);
         let mut room = SignatureRoom::new();
         Ok(self.bindings().decode_jwt(py, call, &mut room)?.payload)
     }
@@ -183,18 +173,8 @@ impl JwtEngine {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         jws::warn_extra_kwargs(py, "decode_complete", kwargs)?;
-        let call = Call {
-            jwt,
-            key: key.passed(),
-            algorithms: algorithms.as_ref(),
-            options: options.as_ref(),
-            verify: verify.as_ref(),
-            detached_payload: detached_payload.as_ref(),
-            audience: audience.as_ref(),
-            subject: subject.as_ref(),
-            issuer: issuer.as_ref(),
-            leeway: leeway.passed(),
-        };
+        let passed = [&algorithms, &options, &verify, &detached_payload];
+        let call = Call::of(jwt, &key, passed, [&audience, &subject, &issuer], &leeway);
         let mut room = SignatureRoom::new();
         self.bindings()
             .decode_jwt(py, call, &mut room)?
@@ -272,18 +252,8 @@ pub fn call_fast<'py>(
     let Some(jwt) = jwt else {
         return Err(PyTypeError::new_err("missing required argument 'jwt'"));
     };
-    let call = Call {
-        jwt,
-        key,
-        algorithms,
-        options,
-        verify,
-        detached_payload,
-        audience,
-        subject,
-        issuer,
-        leeway,
-    };
+    let passed = [key, algorithms, options, verify, detached_payload];
+    let call = Call::new(jwt, passed, [audience, subject, issuer, leeway]);
     let mut room = SignatureRoom::new();
     let decoded = engine.get().bindings().decode_jwt(py, call, &mut room)?;
     match which {
@@ -305,6 +275,48 @@ struct Call<'a, 'py> {
     subject: Option<&'a Bound<'py, PyAny>>,
     issuer: Option<&'a Bound<'py, PyAny>>,
     leeway: Option<&'a Bound<'py, PyAny>>,
+}
+
+type Passed<'a, 'py> = Option<&'a Bound<'py, PyAny>>;
+
+impl<'a, 'py> Call<'a, 'py> {
+    /// `given` are `key`, `algorithms`, `options`, `verify` and `detached_payload`;
+    /// `expected`, `audience`, `subject`, `issuer` and `leeway`.
+    fn new(
+        jwt: &'a Bound<'py, PyAny>,
+        given: [Passed<'a, 'py>; 5],
+        expected: [Passed<'a, 'py>; 4],
+    ) -> Self {
+        let [key, algorithms, options, verify, detached_payload] = given;
+        let [audience, subject, issuer, leeway] = expected;
+        Call {
+            jwt,
+            key,
+            algorithms,
+            options,
+            verify,
+            detached_payload,
+            audience,
+            subject,
+            issuer,
+            leeway,
+        }
+    }
+
+    /// The arguments as the PyO3 methods receive them: `passed` are `algorithms`, `options`,
+    /// `verify` and `detached_payload`; `expected` are `audience`, `subject` and `issuer`.
+    fn of(
+        jwt: &'a Bound<'py, PyAny>,
+        key: &'a Arg<'py>,
+        passed: [&'a Option<Bound<'py, PyAny>>; 4],
+        expected: [&'a Option<Bound<'py, PyAny>>; 3],
+        leeway: &'a Arg<'py>,
+    ) -> Self {
+        let [algorithms, options, verify, detached_payload] = passed.map(Option::as_ref);
+        let [audience, subject, issuer] = expected.map(Option::as_ref);
+        let given = [key.passed(), algorithms, options, verify, detached_payload];
+        Call::new(jwt, given, [audience, subject, issuer, leeway.passed()])
+    }
 }
 
 /// A decoded and validated token: the claims, and what `decode_complete` adds to them.
@@ -884,18 +896,20 @@ impl JwtBindings {
         call: &BatchCall<'py>,
         complete: bool,
     ) -> Bound<'py, PyAny> {
-        let one = Call {
-            jwt: token,
-            key: Some(&call.key),
-            algorithms: call.algorithms.as_ref(),
-            options: call.options.as_ref(),
-            verify: None,
-            detached_payload: None,
-            audience: call.audience.as_ref(),
-            subject: call.subject.as_ref(),
-            issuer: call.issuer.as_ref(),
-            leeway: Some(&call.leeway),
-        };
+        let given = [
+            Some(&call.key),
+            call.algorithms.as_ref(),
+            call.options.as_ref(),
+            None,
+            None,
+        ];
+        let expected = [&call.audience, &call.subject, &call.issuer].map(Option::as_ref);
+        let [audience, subject, issuer] = expected;
+        let one = Call::new(
+            token,
+            given,
+            [audience, subject, issuer, Some(&call.leeway)],
+        );
         let mut room = SignatureRoom::new();
         let outcome = self.decode_jwt(py, one, &mut room).and_then(|decoded| {
             if complete {

@@ -258,6 +258,32 @@ PAYLOAD_CONTENT = [
     case("payload-utf16", raw(HEADER_JSON, PAYLOAD_JSON.decode().encode("utf-16"))),
     case("payload-utf32-le", raw(HEADER_JSON, PAYLOAD_JSON.decode().encode("utf-32-le"))),
     case("payload-duplicate-keys", raw(HEADER_JSON, b'{"a":0,"b":2,"a":1}'), {"a": 1, "b": 2}),
+    # A repeated time claim is checked by its last value, whatever the first one was.
+    case(
+        "payload-duplicate-exp-int-then-string",
+        raw(HEADER_JSON, b'{"exp":4000000000,"exp":"soon"}'),
+        Raises("DecodeError", "Expiration Time claim (exp) must be an integer."),
+    ),
+    case(
+        "payload-duplicate-exp-string-then-int",
+        raw(HEADER_JSON, b'{"exp":"soon","exp":4000000000}'),
+        {"exp": 4000000000},
+    ),
+    case(
+        "payload-duplicate-exp-future-then-past",
+        raw(HEADER_JSON, b'{"exp":4000000000,"exp":1}'),
+        Raises("ExpiredSignatureError", "Signature has expired"),
+    ),
+    case(
+        "payload-duplicate-iat-then-float",
+        raw(HEADER_JSON, b'{"iat":1,"iat":4000000000.5}'),
+        Raises("ImmatureSignatureError", "The token is not yet valid (iat)"),
+    ),
+    case(
+        "payload-time-claims-of-every-digit-count",
+        raw(HEADER_JSON, b'{ "nbf" : 12345678 , "iat" : 1234567 , "exp" : 123456789012 }'),
+        {"nbf": 12345678, "iat": 1234567, "exp": 123456789012},
+    ),
     case(
         "payload-non-finite",
         raw(HEADER_JSON, b'{"a":NaN,"b":-Infinity,"c":1e400}'),
