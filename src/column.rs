@@ -89,7 +89,7 @@ pub fn verify_arrow<'py>(
                 subject: subject.clone(),
                 leeway: leeway.clone(),
             };
-            let plan = batch_plan(py, &engine.bindings(), &call)?;
+            let plan = batch_plan(py, &engine.bindings(py), &call)?;
             match kid {
                 None => single = plan,
                 Some(kid) => plans.extend(plan.map(|plan| (kid, plan))),

@@ -4,9 +4,6 @@
 //! checked before the token is looked at, then segments, header JSON, payload, signature
 //! segment, header parameters (`kid`, `crit`, `b64`), and finally the signature itself.
 
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -16,6 +13,7 @@ use crate::algorithms::{Algo, Remember};
 use crate::args::{empty_str, given, Arg};
 use crate::base64url::{self, PayloadRoom, SignatureRoom};
 use crate::errors::{self, fail, token_unicode_error, warn, Exc, Warn};
+use crate::ffi::guarded::Guarded;
 use crate::header_cache;
 use crate::json;
 use crate::limits;
@@ -531,13 +529,47 @@ pub struct SignRequest<'py> {
     pub enforce_min_key_length: bool,
 }
 
-/// `PyJWS.encode`: header, segments, signature; returns the compact token.
+/// Buffers kept by each thread for `encode`: the payload's JSON and the token, so that
+/// signing a token allocates nothing but the returned `str` (a `malloc` and a `free` each
+/// cost more than the thread-local lookup that replaces them).
+#[derive(Default)]
+pub struct EncodeBuffers {
+    pub payload_json: Vec<u8>,
+    pub token: Vec<u8>,
+}
+
+/// A buffer that grew past this is released rather than kept for the next token.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static ENCODE_BUFFERS: std::cell::Cell<EncodeBuffers> = const {
+        std::cell::Cell::new(EncodeBuffers { payload_json: Vec::new(), token: Vec::new() })
+    };
+}
+
+/// `work` with this thread's encode buffers, empty. Taken out of the thread-local for the
+/// call, so a nested `encode` (from a custom JSON encoder) finds none and makes its own.
+pub fn with_encode_buffers<R>(work: impl FnOnce(&mut EncodeBuffers) -> R) -> R {
+    let mut buffers = ENCODE_BUFFERS.take();
+    buffers.payload_json.clear();
+    buffers.token.clear();
+    let result = work(&mut buffers);
+    if buffers.payload_json.capacity() <= KEPT_BUFFER_BYTES
+        && buffers.token.capacity() <= KEPT_BUFFER_BYTES
+    {
+        ENCODE_BUFFERS.set(buffers);
+    }
+    result
+}
+
+/// `PyJWS.encode`: header, segments, signature; returns the compact token, built in `token`.
 pub fn encode<'py>(
     py: Python<'py>,
     registry: &Bound<'py, PyDict>,
     header_typ: &Bound<'py, PyAny>,
     payload: &[u8],
     request: SignRequest<'py>,
+    token: &mut Vec<u8>,
 ) -> PyResult<Bound<'py, PyString>> {
     let key = &request.key;
     let is_jwk = is_pyjwk(py, key)?;
@@ -575,17 +607,17 @@ pub fn encode<'py>(
         (None, Some((typ, alg))) => plain_header_json(typ, alg, request.sort_headers),
         (None, None) => header_json(py, header_typ, &alg, headers, detached, &request)?,
     };
-    let mut token = Vec::with_capacity(header_json.len() * 2 + payload.len() * 2 + 96);
+    token.reserve(header_json.len() * 2 + payload.len() * 2 + 96);
     match standard {
         Some(segment) => token.extend_from_slice(segment.as_bytes()),
-        None => base64url::encode_into(&header_json, &mut token),
+        None => base64url::encode_into(&header_json, token),
     }
     token.push(b'.');
     let payload_start = token.len();
     if detached {
         token.extend_from_slice(payload);
     } else {
-        base64url::encode_into(payload, &mut token);
+        base64url::encode_into(payload, token);
     }
 
     let Some(alg_obj) = registry.get_item(&alg)? else {
@@ -599,16 +631,16 @@ pub fn encode<'py>(
         key.clone()
     };
     let signature =
-        Algo::of(py, &alg_obj)?.sign(py, &key_material, &token, request.enforce_min_key_length)?;
+        Algo::of(py, &alg_obj)?.sign(py, &key_material, token, request.enforce_min_key_length)?;
 
     if detached {
         token.truncate(payload_start);
     }
     token.push(b'.');
-    base64url::encode_into(signature.as_ref(), &mut token);
-    warn_if_over_limits(py, &token, &header_json, payload)?;
+    base64url::encode_into(signature.as_ref(), token);
+    warn_if_over_limits(py, token, &header_json, payload)?;
     // Only base64url characters and dots: always ASCII.
-    crate::ffi::string_of_ascii_bytes(py, &token)
+    crate::ffi::string_of_ascii_bytes(py, token)
 }
 
 /// Warn when `decode` would refuse the token `encode` just made: the limits are turbojwt's,
@@ -823,10 +855,10 @@ fn payload_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 }
 
 /// Native state of one `PyJWS`: its algorithm registry and options, shared by reference.
-/// Frozen, its bindings behind an `ArcSwap`, for the reason `JwtEngine` gives.
+/// Frozen, its bindings in a `Guarded` cell, for the reason `JwtEngine` gives.
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct JwsEngine {
-    bindings: ArcSwap<JwsBindings>,
+    bindings: Guarded<(Py<PyDict>, Py<PyDict>, Py<PyAny>)>,
 }
 
 /// What a `JwsEngine` is bound to at one moment.
@@ -838,8 +870,13 @@ pub struct JwsBindings {
 
 impl JwsEngine {
     /// The current bindings, held for one call.
-    pub fn bindings(&self) -> arc_swap::Guard<Arc<JwsBindings>> {
-        self.bindings.load()
+    pub fn bindings(&self, py: Python<'_>) -> JwsBindings {
+        let (registry, options, header_typ) = self.bindings.get(py);
+        JwsBindings {
+            registry,
+            options,
+            header_typ,
+        }
     }
 }
 
@@ -865,11 +902,7 @@ impl JwsEngine {
     #[new]
     fn new(registry: Py<PyDict>, options: Py<PyDict>, header_typ: Py<PyAny>) -> Self {
         JwsEngine {
-            bindings: ArcSwap::from_pointee(JwsBindings {
-                registry,
-                options,
-                header_typ,
-            }),
+            bindings: Guarded::new((registry, options, header_typ)),
         }
     }
 
@@ -882,14 +915,14 @@ impl JwsEngine {
         options: Option<Py<PyDict>>,
         header_typ: Option<Py<PyAny>>,
     ) {
-        self.bindings.rcu(|current| JwsBindings {
-            registry: registry.as_ref().unwrap_or(&current.registry).clone_ref(py),
-            options: options.as_ref().unwrap_or(&current.options).clone_ref(py),
-            header_typ: header_typ
-                .as_ref()
-                .unwrap_or(&current.header_typ)
-                .clone_ref(py),
-        });
+        self.bindings
+            .update(py, |(current_registry, current_options, current_typ)| {
+                (
+                    registry.as_ref().unwrap_or(current_registry).clone_ref(py),
+                    options.as_ref().unwrap_or(current_options).clone_ref(py),
+                    header_typ.as_ref().unwrap_or(current_typ).clone_ref(py),
+                )
+            });
     }
 
     #[pyo3(signature = (jwt, key=Arg::Missing, algorithms=None, options=None, detached_payload=None, **kwargs))]
@@ -951,7 +984,7 @@ impl JwsEngine {
         is_payload_detached: bool,
         sort_headers: bool,
     ) -> PyResult<Bound<'py, PyString>> {
-        let this = self.bindings();
+        let this = self.bindings(py);
         let enforce = this
             .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
@@ -965,13 +998,16 @@ impl JwsEngine {
             enforce_min_key_length: enforce,
         };
         let payload = payload_bytes(payload)?;
-        encode(
-            py,
-            this.registry.bind(py),
-            this.header_typ.bind(py),
-            &payload,
-            request,
-        )
+        with_encode_buffers(|buffers| {
+            encode(
+                py,
+                this.registry.bind(py),
+                this.header_typ.bind(py),
+                &payload,
+                request,
+                &mut buffers.token,
+            )
+        })
     }
 
     /// `PyJWS.get_unverified_header`: load and check the header, verify nothing.
@@ -1033,7 +1069,7 @@ impl JwsEngine {
             Some(o) => Some(as_dict(&o)?.into_any()),
             None => None,
         };
-        let this = self.bindings();
+        let this = self.bindings(py);
         let flag = |name: &Bound<'py, PyString>, default: bool| -> PyResult<bool> {
             this.sig_option(py, options.as_ref(), name)?
                 .map_or(Ok(default), |v| v.is_truthy())

@@ -4,9 +4,6 @@
 //! JWS steps, the payload into a dict and every claim check, with PyJWT's warnings and errors.
 
 use std::cell::RefCell;
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
@@ -18,6 +15,7 @@ use crate::base64url::{PayloadRoom, SignatureRoom};
 use crate::batch::{self, BatchCall};
 use crate::claims::{self, ClaimChecks, Claims, Expected};
 use crate::errors::{warn, Warn};
+use crate::ffi::guarded::Guarded;
 use crate::json;
 use crate::jws::{self, JwsEngine, Payload, SignRequest, VerifyRequest};
 use crate::py_refs::refs;
@@ -36,12 +34,12 @@ const VERIFY_CLAIMS: [&str; 7] = [
 
 /// Native state of one `PyJWT`: its options dict and its `PyJWS`'s engine.
 ///
-/// Frozen, with the bindings behind an `ArcSwap`: every decode reads them, only `rebind`
+/// Frozen, with the bindings in a `Guarded` cell: every decode reads them, only `rebind`
 /// replaces them. A mutable pyclass would take and release a borrow flag in the shared
 /// object on every call, a cache line that threads decoding at once would fight over.
 #[pyclass(frozen, module = "turbojwt._turbojwt")]
 pub struct JwtEngine {
-    bindings: ArcSwap<JwtBindings>,
+    bindings: Guarded<(Py<JwsEngine>, Py<PyDict>)>,
 }
 
 /// What a `JwtEngine` is bound to at one moment.
@@ -52,8 +50,9 @@ pub struct JwtBindings {
 
 impl JwtEngine {
     /// The current bindings, held for one call.
-    pub fn bindings(&self) -> arc_swap::Guard<Arc<JwtBindings>> {
-        self.bindings.load()
+    pub fn bindings(&self, py: Python<'_>) -> JwtBindings {
+        let (jws, options) = self.bindings.get(py);
+        JwtBindings { jws, options }
     }
 }
 
@@ -111,17 +110,17 @@ impl JwtEngine {
     #[new]
     fn new(jws: Py<JwsEngine>, options: Py<PyDict>) -> Self {
         JwtEngine {
-            bindings: ArcSwap::from_pointee(JwtBindings { jws, options }),
+            bindings: Guarded::new((jws, options)),
         }
     }
 
     #[pyo3(signature = (*, jws=None, options=None))]
     fn rebind(&self, py: Python<'_>, jws: Option<Py<JwsEngine>>, options: Option<Py<PyDict>>) {
-        // Rebinds are rare and come from Python, which serialises them per object in
-        // practice; `rcu` keeps a concurrent pair of them from losing either half.
-        self.bindings.rcu(|current| JwtBindings {
-            jws: jws.as_ref().unwrap_or(&current.jws).clone_ref(py),
-            options: options.as_ref().unwrap_or(&current.options).clone_ref(py),
+        self.bindings.update(py, |(current_jws, current_options)| {
+            (
+                jws.as_ref().unwrap_or(current_jws).clone_ref(py),
+                options.as_ref().unwrap_or(current_options).clone_ref(py),
+            )
         });
     }
 
@@ -149,7 +148,7 @@ impl JwtEngine {
         let passed = [&algorithms, &options, &verify, &detached_payload];
         let call = Call::of(jwt, &key, passed, [&audience, &subject, &issuer], &leeway);
         let mut room = SignatureRoom::new();
-        Ok(self.bindings().decode_jwt(py, call, &mut room)?.payload)
+        Ok(self.bindings(py).decode_jwt(py, call, &mut room)?.payload)
     }
 
     #[pyo3(
@@ -176,7 +175,7 @@ impl JwtEngine {
         let passed = [&algorithms, &options, &verify, &detached_payload];
         let call = Call::of(jwt, &key, passed, [&audience, &subject, &issuer], &leeway);
         let mut room = SignatureRoom::new();
-        self.bindings()
+        self.bindings(py)
             .decode_jwt(py, call, &mut room)?
             .into_complete(py)
     }
@@ -197,14 +196,42 @@ impl JwtEngine {
         json_encoder: Option<Bound<'py, PyAny>>,
         sort_headers: bool,
     ) -> PyResult<Bound<'py, PyString>> {
+        jws::with_encode_buffers(|buffers| {
+            self.encode_into(
+                py,
+                payload,
+                key,
+                algorithm,
+                headers,
+                json_encoder,
+                sort_headers,
+                buffers,
+            )
+        })
+    }
+}
+
+impl JwtEngine {
+    #[allow(clippy::too_many_arguments)]
+    fn encode_into<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+        key: &Bound<'py, PyAny>,
+        algorithm: Arg<'py>,
+        headers: Option<Bound<'py, PyAny>>,
+        json_encoder: Option<Bound<'py, PyAny>>,
+        sort_headers: bool,
+        buffers: &mut jws::EncodeBuffers,
+    ) -> PyResult<Bound<'py, PyString>> {
         let json_encoder = json_encoder.filter(|e| !e.is_none());
-        let mut payload_json = Vec::with_capacity(256);
-        if json_encoder.is_some() || !dump_prepared_claims(py, payload, &mut payload_json)? {
+        let payload_json = &mut buffers.payload_json;
+        if json_encoder.is_some() || !dump_prepared_claims(py, payload, payload_json)? {
+            payload_json.clear(); // whatever the native writer left before it gave up
             let claims = prepare_claims(py, payload)?;
-            json::dump(py, &claims, false, json_encoder.as_ref(), &mut payload_json)?;
+            json::dump(py, &claims, false, json_encoder.as_ref(), payload_json)?;
         }
-        let bindings = self.bindings();
-        let jws = bindings.jws.get().bindings();
+        let jws = self.bindings(py).jws.get().bindings(py);
         let enforce = jws
             .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
@@ -221,8 +248,9 @@ impl JwtEngine {
             py,
             jws.registry.bind(py),
             jws.header_typ.bind(py),
-            &payload_json,
+            payload_json,
             request,
+            &mut buffers.token,
         )
     }
 }
@@ -255,7 +283,7 @@ pub fn call_fast<'py>(
     let passed = [key, algorithms, options, verify, detached_payload];
     let call = Call::new(jwt, passed, [audience, subject, issuer, leeway]);
     let mut room = SignatureRoom::new();
-    let decoded = engine.get().bindings().decode_jwt(py, call, &mut room)?;
+    let decoded = engine.get().bindings(py).decode_jwt(py, call, &mut room)?;
     match which {
         Which::Decode => Ok(decoded.payload.into_any()),
         Which::Complete => Ok(decoded.into_complete(py)?.into_any()),
@@ -392,7 +420,7 @@ impl JwtBindings {
             subject: given(call.subject),
             leeway: call.leeway,
         };
-        let jws = self.jws.get().bindings();
+        let jws = self.jws.get().bindings(py);
         let registry = jws.registry.bind(py);
         // The token cache: the token alone finds its slot; the call is described only when
         // there are entries to compare it with, or a success to keep.
@@ -832,7 +860,7 @@ pub fn decode_batch<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let tokens = tokens.try_iter()?.collect::<PyResult<Vec<_>>>()?;
-    let engine = engine.get().bindings();
+    let engine = engine.get().bindings(py);
     let call = BatchCall {
         key: key.or_else(|| empty_str(py)),
         algorithms: given(algorithms.as_ref()).cloned(),
@@ -883,7 +911,7 @@ pub(crate) fn batch_plan<'py>(
     call: &BatchCall<'py>,
 ) -> PyResult<Option<batch::Plan>> {
     let checks = engine.batch_checks(py, call.options.as_ref())?;
-    let jws = engine.jws.get().bindings();
+    let jws = engine.jws.get().bindings(py);
     batch::plan(py, jws.registry.bind(py), checks, call)
 }
 

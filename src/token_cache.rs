@@ -90,7 +90,9 @@ impl ContextBuilder {
         if MAX_ENTRIES.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        let mut bytes = Vec::with_capacity(160);
+        // Room for a typical call with its secret (about 170 bytes for `decode(token, secret,
+        // algorithms=[...], audience=..., issuer=...)`): growing it would cost a reallocation.
+        let mut bytes = Vec::with_capacity(256);
         bytes.extend_from_slice(&GENERATION.load(Ordering::Relaxed).to_le_bytes());
         bytes.push(u8::from(complete));
         Some(ContextBuilder { bytes })
@@ -136,17 +138,30 @@ impl ContextBuilder {
             return None;
         }
         self.field(tag, b"n")?;
-        for item in value.try_iter().ok()? {
-            let item = item.ok()?;
-            if !item.is_exact_instance_of::<PyString>() {
-                return None;
+        // A list or tuple is read in place: a Python iterator object would be allocated and
+        // freed on every call for what is nearly always `algorithms=["HS256"]`.
+        if let Ok(list) = value.cast::<PyList>() {
+            for item in list.iter() {
+                self.string_item(&item)?;
             }
-            self.field(
-                b'.',
-                item.cast::<PyString>().ok()?.to_str().ok()?.as_bytes(),
-            )?;
+        } else if let Ok(tuple) = value.cast::<PyTuple>() {
+            for item in tuple.iter() {
+                self.string_item(&item)?;
+            }
+        } else {
+            for item in value.try_iter().ok()? {
+                self.string_item(&item.ok()?)?;
+            }
         }
         self.field(tag, b"$")
+    }
+
+    fn string_item(&mut self, item: &Bound<'_, PyAny>) -> Option<()> {
+        if !item.is_exact_instance_of::<PyString>() {
+            return None;
+        }
+        let text = item.cast::<PyString>().ok()?.to_str().ok()?;
+        self.field(b'.', text.as_bytes())
     }
 
     /// The context, ending with the key: `str`/`bytes` by content, any other object by
