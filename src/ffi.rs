@@ -521,33 +521,44 @@ pub mod guarded {
         pub trait Sealed {}
     }
 
-    /// Python references whose copy runs no Python code: `Py` handles and tuples of them.
+    /// Python references whose copy runs no Python code: tuples of `Py` handles.
     /// Sealed, so `Guarded`'s soundness rests on the impls below alone.
     pub trait Refs: sealed::Sealed + Send + Sync + Sized {
+        /// The same references bound to the interpreter: released without asking whether
+        /// the thread is attached, as dropping a `Py` must.
+        type Bound<'py>;
+        /// For `update` under the GIL; the free-threaded `rcu` works on the `Arc` instead.
+        #[cfg_attr(Py_GIL_DISABLED, allow(dead_code))]
         fn clone_refs(&self, py: Python<'_>) -> Self;
-    }
-
-    impl<A> sealed::Sealed for Py<A> {}
-    impl<A> Refs for Py<A> {
-        fn clone_refs(&self, py: Python<'_>) -> Self {
-            self.clone_ref(py)
-        }
+        fn bind_refs<'py>(&self, py: Python<'py>) -> Self::Bound<'py>;
     }
 
     impl<A, B> sealed::Sealed for (Py<A>, Py<B>) {}
     impl<A, B> Refs for (Py<A>, Py<B>) {
+        type Bound<'py> = (Bound<'py, A>, Bound<'py, B>);
         fn clone_refs(&self, py: Python<'_>) -> Self {
             (self.0.clone_ref(py), self.1.clone_ref(py))
+        }
+        fn bind_refs<'py>(&self, py: Python<'py>) -> Self::Bound<'py> {
+            (self.0.bind(py).clone(), self.1.bind(py).clone())
         }
     }
 
     impl<A, B, C> sealed::Sealed for (Py<A>, Py<B>, Py<C>) {}
     impl<A, B, C> Refs for (Py<A>, Py<B>, Py<C>) {
+        type Bound<'py> = (Bound<'py, A>, Bound<'py, B>, Bound<'py, C>);
         fn clone_refs(&self, py: Python<'_>) -> Self {
             (
                 self.0.clone_ref(py),
                 self.1.clone_ref(py),
                 self.2.clone_ref(py),
+            )
+        }
+        fn bind_refs<'py>(&self, py: Python<'py>) -> Self::Bound<'py> {
+            (
+                self.0.bind(py).clone(),
+                self.1.bind(py).clone(),
+                self.2.bind(py).clone(),
             )
         }
     }
@@ -574,16 +585,18 @@ pub mod guarded {
         }
 
         /// New references to the current objects.
-        pub fn get(&self, py: Python<'_>) -> T {
+        pub fn get<'py>(&self, py: Python<'py>) -> T::Bound<'py> {
             // SAFETY: the GIL is held (`py`), so no `update` runs at the same time, and the
-            // shared borrow ends within this statement: `clone_refs` only increments reference
+            // shared borrow ends within this statement: `bind_refs` only increments reference
             // counts, which runs no Python code that could re-enter `update` meanwhile.
-            unsafe { &*self.cell.get() }.clone_refs(py)
+            unsafe { &*self.cell.get() }.bind_refs(py)
         }
 
         /// Replace the references with `make(current)`; the old ones are released after.
         pub fn update(&self, py: Python<'_>, make: impl Fn(&T) -> T) {
-            let new = make(&self.get(py));
+            // SAFETY: as in `get`; `clone_refs` only increments reference counts.
+            let current = unsafe { &*self.cell.get() }.clone_refs(py);
+            let new = make(&current);
             // SAFETY: the GIL is held, and no borrow of the cell is alive: `get` returned
             // copies, and `make` ran before this exclusive borrow, which ends with the swap
             // (moving values runs no code).
@@ -606,8 +619,8 @@ pub mod guarded {
         }
 
         /// New references to the current objects.
-        pub fn get(&self, py: Python<'_>) -> T {
-            self.swap.load().clone_refs(py)
+        pub fn get<'py>(&self, py: Python<'py>) -> T::Bound<'py> {
+            self.swap.load().bind_refs(py)
         }
 
         /// Replace the references with `make(current)`; `rcu` keeps two concurrent updates

@@ -45,6 +45,8 @@ const fn parser(cache_mode: StringCacheMode) -> PythonParse {
 #[derive(Clone, Copy)]
 pub enum Sharing {
     Keys,
+    /// Only with the GIL: free-threaded batches build results in parallel, per-thread tables.
+    #[cfg_attr(Py_GIL_DISABLED, allow(dead_code))]
     KeysAndValues,
 }
 
@@ -159,7 +161,9 @@ fn load_object_capturing<'py>(
 }
 
 /// A batch payload the parallel pass already found to be a plain, duplicate-free JSON object
-/// within the limits, read with value sharing and without checking it all again.
+/// within the limits, read with value sharing and without checking it all again (with the
+/// GIL only; see `Sharing::KeysAndValues`).
+#[cfg_attr(Py_GIL_DISABLED, allow(dead_code))]
 pub fn load_accepted_object<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
     match BATCH_PARSER
         .python_parse(py, data)

@@ -862,15 +862,15 @@ pub struct JwsEngine {
 }
 
 /// What a `JwsEngine` is bound to at one moment.
-pub struct JwsBindings {
-    pub registry: Py<PyDict>,
-    pub options: Py<PyDict>,
-    pub header_typ: Py<PyAny>,
+pub struct JwsBindings<'py> {
+    pub registry: Bound<'py, PyDict>,
+    pub options: Bound<'py, PyDict>,
+    pub header_typ: Bound<'py, PyAny>,
 }
 
 impl JwsEngine {
     /// The current bindings, held for one call.
-    pub fn bindings(&self, py: Python<'_>) -> JwsBindings {
+    pub fn bindings<'py>(&self, py: Python<'py>) -> JwsBindings<'py> {
         let (registry, options, header_typ) = self.bindings.get(py);
         JwsBindings {
             registry,
@@ -880,11 +880,10 @@ impl JwsEngine {
     }
 }
 
-impl JwsBindings {
+impl<'py> JwsBindings<'py> {
     /// `{**self.options, **options}[name]`, without building the merged dict.
-    pub fn sig_option<'py>(
+    pub fn sig_option(
         &self,
-        py: Python<'py>,
         options: Option<&Bound<'py, PyAny>>,
         name: &Bound<'py, PyString>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -893,7 +892,7 @@ impl JwsBindings {
                 return Ok(Some(value));
             }
         }
-        self.options.bind(py).get_item(name)
+        self.options.get_item(name)
     }
 }
 
@@ -986,7 +985,7 @@ impl JwsEngine {
     ) -> PyResult<Bound<'py, PyString>> {
         let this = self.bindings(py);
         let enforce = this
-            .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
+            .sig_option(None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
             key: key.clone(),
@@ -1001,8 +1000,8 @@ impl JwsEngine {
         with_encode_buffers(|buffers| {
             encode(
                 py,
-                this.registry.bind(py),
-                this.header_typ.bind(py),
+                &this.registry,
+                &this.header_typ,
                 &payload,
                 request,
                 &mut buffers.token,
@@ -1071,7 +1070,7 @@ impl JwsEngine {
         };
         let this = self.bindings(py);
         let flag = |name: &Bound<'py, PyString>, default: bool| -> PyResult<bool> {
-            this.sig_option(py, options.as_ref(), name)?
+            this.sig_option(options.as_ref(), name)?
                 .map_or(Ok(default), |v| v.is_truthy())
         };
         let key = key.or_else(|| empty_str(py));
@@ -1083,7 +1082,7 @@ impl JwsEngine {
             detached_payload: given(detached_payload.as_ref()),
         };
         let mut room = SignatureRoom::new();
-        then(decode(py, this.registry.bind(py), jwt, request, &mut room)?)
+        then(decode(py, &this.registry, jwt, request, &mut room)?)
     }
 }
 

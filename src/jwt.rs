@@ -43,14 +43,14 @@ pub struct JwtEngine {
 }
 
 /// What a `JwtEngine` is bound to at one moment.
-pub struct JwtBindings {
-    jws: Py<JwsEngine>,
-    options: Py<PyDict>,
+pub struct JwtBindings<'py> {
+    jws: Bound<'py, JwsEngine>,
+    options: Bound<'py, PyDict>,
 }
 
 impl JwtEngine {
     /// The current bindings, held for one call.
-    pub fn bindings(&self, py: Python<'_>) -> JwtBindings {
+    pub fn bindings<'py>(&self, py: Python<'py>) -> JwtBindings<'py> {
         let (jws, options) = self.bindings.get(py);
         JwtBindings { jws, options }
     }
@@ -233,7 +233,7 @@ impl JwtEngine {
         }
         let jws = self.bindings(py).jws.get().bindings(py);
         let enforce = jws
-            .sig_option(py, None, intern!(py, "enforce_minimum_key_length"))?
+            .sig_option(None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
         let request = SignRequest {
             key: key.clone(),
@@ -246,8 +246,8 @@ impl JwtEngine {
         };
         jws::encode(
             py,
-            jws.registry.bind(py),
-            jws.header_typ.bind(py),
+            &jws.registry,
+            &jws.header_typ,
             payload_json,
             request,
             &mut buffers.token,
@@ -385,9 +385,9 @@ impl<'py> DecodedJwt<'_, 'py> {
     }
 }
 
-impl JwtBindings {
+impl<'py> JwtBindings<'py> {
     /// `PyJWT.decode_complete` after argument parsing; the signature is decoded into `room`.
-    fn decode_jwt<'s, 'py>(
+    fn decode_jwt<'s>(
         &self,
         py: Python<'py>,
         call: Call<'s, 'py>,
@@ -421,7 +421,7 @@ impl JwtBindings {
             leeway: call.leeway,
         };
         let jws = self.jws.get().bindings(py);
-        let registry = jws.registry.bind(py);
+        let registry = &jws.registry;
         // The token cache: the token alone finds its slot; the call is described only when
         // there are entries to compare it with, or a success to keep.
         let cached = match &early_checks {
@@ -489,7 +489,7 @@ impl JwtBindings {
                 &read_checks
             }
             (None, None) => {
-                read_checks = ClaimChecks::read(py, |name| self.options.bind(py).get_item(name))?;
+                read_checks = ClaimChecks::read(py, |name| self.options.get_item(name))?;
                 &read_checks
             }
         };
@@ -529,11 +529,11 @@ impl<'py> DecodedJwt<'_, 'py> {
     }
 }
 
-impl JwtBindings {
+impl<'py> JwtBindings<'py> {
     /// The options' verdicts for a call that passes neither `options` nor `verify`, from the
     /// memo while the instance's dict is unchanged. `None` when the call passes either, or
     /// the instance options hold something other than plain flags.
-    fn default_options<'py>(
+    fn default_options(
         &self,
         py: Python<'py>,
         call: &Call<'_, 'py>,
@@ -541,7 +541,7 @@ impl JwtBindings {
         if given(call.options).is_some() || given(call.verify).is_some() {
             return Ok(None);
         }
-        let instance = self.options.bind(py);
+        let instance = &self.options;
         let Some(version) = crate::ffi::dict_version(instance) else {
             return Ok(None);
         };
@@ -584,7 +584,7 @@ impl JwtBindings {
     /// The options' verdicts by PyJWT's rules, for any call: `verify` compared with
     /// `verify_signature` (warning on a mismatch), the call's options laid over the
     /// instance's, and the claim checks read early where that cannot run user code.
-    fn merge_options<'a, 'py>(
+    fn merge_options<'a>(
         &'a self,
         py: Python<'py>,
         call: &Call<'_, 'py>,
@@ -637,7 +637,7 @@ impl JwtBindings {
             None => false,
         };
         let merged = MergedOptions {
-            instance: self.options.bind(py),
+            instance: &self.options,
             call: call_options,
             call_skips_signature,
         };
@@ -811,11 +811,11 @@ pub fn now(py: Python<'_>) -> PyResult<f64> {
     refs(py)?.now(py)
 }
 
-impl JwtBindings {
+impl<'py> JwtBindings<'py> {
     /// The claim checks a batch applies natively: `None` when the call turns signature
     /// verification off or passes options that are not a plain dict (every token then takes
     /// the ordinary path, which handles those exactly).
-    fn batch_checks<'py>(
+    fn batch_checks(
         &self,
         py: Python<'py>,
         options: Option<&Bound<'py, PyAny>>,
@@ -832,7 +832,7 @@ impl JwtBindings {
             }
         }
         let merged = MergedOptions {
-            instance: self.options.bind(py),
+            instance: &self.options,
             call,
             call_skips_signature: false,
         };
@@ -907,17 +907,17 @@ pub fn decode_batch<'py>(
 /// ordinary path.
 pub(crate) fn batch_plan<'py>(
     py: Python<'py>,
-    engine: &JwtBindings,
+    engine: &JwtBindings<'py>,
     call: &BatchCall<'py>,
 ) -> PyResult<Option<batch::Plan>> {
     let checks = engine.batch_checks(py, call.options.as_ref())?;
     let jws = engine.jws.get().bindings(py);
-    batch::plan(py, jws.registry.bind(py), checks, call)
+    batch::plan(py, &jws.registry, checks, call)
 }
 
-impl JwtBindings {
+impl<'py> JwtBindings<'py> {
     /// One token through the ordinary path: its result, or the exception it raises.
-    fn decode_one<'py>(
+    fn decode_one(
         &self,
         py: Python<'py>,
         token: &Bound<'py, PyAny>,

@@ -47,6 +47,42 @@ static HASHER: LazyLock<ahash::RandomState> = LazyLock::new(ahash::RandomState::
 const HASHED_TAIL: usize = 64;
 static TABLE: LazyLock<[Mutex<Shard>; SHARDS]> = LazyLock::new(Default::default);
 
+/// Which token hashes have entries, readable without a shard's lock: a first-sight token or
+/// a forgery (nearly all probes of a busy server) then costs the cache one load instead of a
+/// lock and an unlock. A hint, direct-mapped: a slot holds the last hash marked there, so
+/// two kept tokens that share a slot find only one marked (the other's next decode misses
+/// and marks it again), and a stale mark only sends the probe on to the locked lookup,
+/// which decides. Written only under the hash's shard lock.
+const PRESENT_SLOTS: usize = 16 * 1024;
+static PRESENT: Present = Present([const { AtomicU64::new(0) }; PRESENT_SLOTS]);
+
+/// Cache-line aligned, so no slot shares a line with the counters threads increment.
+#[repr(C, align(64))]
+struct Present([AtomicU64; PRESENT_SLOTS]);
+
+fn present_slot(hash: u64) -> Option<&'static AtomicU64> {
+    // Bits that neither the shard (32 and up, mod 8) nor the shard's map index start from.
+    PRESENT
+        .0
+        .get(usize::try_from(hash >> 40).ok()? % PRESENT_SLOTS)
+}
+
+fn is_present(hash: u64) -> bool {
+    present_slot(hash).is_some_and(|slot| slot.load(Ordering::Relaxed) == hash)
+}
+
+fn mark_present(hash: u64) {
+    if let Some(slot) = present_slot(hash) {
+        slot.store(hash, Ordering::Relaxed);
+    }
+}
+
+fn unmark_present(hash: u64) {
+    if let Some(slot) = present_slot(hash).filter(|slot| slot.load(Ordering::Relaxed) == hash) {
+        slot.store(0, Ordering::Relaxed);
+    }
+}
+
 /// A decode the cache answered or may keep: the token's result as the caller receives it.
 pub struct Hit<'py> {
     /// The caller's own dict.
@@ -259,6 +295,7 @@ impl Shard {
             let Some(oldest) = self.order.pop_front() else {
                 break;
             };
+            unmark_present(oldest);
             for entry in self.entries.remove(&oldest).unwrap_or_default() {
                 self.remove_accounting(&entry);
             }
@@ -278,7 +315,7 @@ impl Shard {
 #[derive(Clone, Copy)]
 pub struct Probe {
     hash: u64,
-    /// The token had at least one entry when probed.
+    /// The token was marked as kept when probed (a hint: the locked lookup decides).
     pub cached: bool,
 }
 
@@ -296,7 +333,7 @@ pub fn probe(token: &[u8]) -> Option<Probe> {
     hasher.write_usize(token.len());
     hasher.write(token.get(token.len().saturating_sub(HASHED_TAIL)..)?);
     let hash = hasher.finish();
-    let cached = shard_of(hash)?.lock().ok()?.entries.contains_key(&hash);
+    let cached = is_present(hash);
     Some(Probe { hash, cached })
 }
 
@@ -451,7 +488,9 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
                 && kept.context.registry.is(&entry.context.registry)
         });
         if already {
-            return; // another thread kept the same decode meanwhile
+            // Another thread kept the same decode meanwhile, or its mark was overwritten.
+            mark_present(probe.hash);
+            return;
         }
     }
     shard.evict_until_fits(per_shard_entries, per_shard_bytes, size);
@@ -474,6 +513,7 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
         None
     };
     group.push(entry);
+    mark_present(probe.hash);
     shard.count += 1;
     shard.bytes += size;
     if let Some(displaced) = displaced {
@@ -536,6 +576,10 @@ pub fn clear() {
         if let Ok(mut guard) = shard.lock() {
             *guard = Shard::default();
         }
+    }
+    // After the shards: a probe that still finds a mark goes on to an empty shard.
+    for slot in PRESENT.0.iter() {
+        slot.store(0, Ordering::Relaxed);
     }
 }
 
