@@ -512,9 +512,12 @@ pub fn cmp_i64_f64(i: i64, f: f64) -> Option<Ordering> {
     if f < -TWO_POW_63 {
         return Some(Ordering::Greater);
     }
-    let whole = f.trunc();
+    // Truncation by conversion, exact in this range: `f64::trunc` is a libm call on
+    // baseline x86-64, and a float's integer part is itself a float, so it converts back.
     #[allow(clippy::cast_possible_truncation)]
-    let whole_int = whole as i64;
+    let whole_int = f as i64;
+    #[allow(clippy::cast_precision_loss)]
+    let whole = whole_int as f64;
     Some(i.cmp(&whole_int).then_with(|| {
         let fraction = f - whole;
         if fraction > 0.0 {
@@ -842,5 +845,51 @@ mod tests {
         );
         assert_eq!(cmp_i64_f64(0, f64::NAN), None);
         assert_eq!(cmp_i64_f64(0, f64::NEG_INFINITY), Some(Ordering::Greater));
+        assert_eq!(cmp_i64_f64(0, -0.5), Some(Ordering::Greater));
+        assert_eq!(cmp_i64_f64(0, 0.999_999_999), Some(Ordering::Less));
+        #[allow(clippy::cast_precision_loss)] // -2^63 converts exactly
+        let min = i64::MIN as f64;
+        assert_eq!(cmp_i64_f64(i64::MIN, min), Some(Ordering::Equal));
+    }
+
+    /// Against exact rational arithmetic (i128 numerators over a power of two) on the
+    /// values a time check meets: timestamps with fractions, and the extremes.
+    #[test]
+    fn int_float_comparison_matches_exact_arithmetic() {
+        let floats = [
+            1_700_000_000.25,
+            1_700_000_000.0,
+            1_699_999_999.75,
+            -1.5,
+            -0.0,
+            0.0,
+            0.5,
+            4.5e15,
+            9.007_199_254_740_993e15,
+            -9.0e18,
+            9.0e18,
+        ];
+        for &f in &floats {
+            for i in [
+                0i64,
+                1,
+                -1,
+                1_700_000_000,
+                1_699_999_999,
+                1_700_000_001,
+                4_500_000_000_000_000,
+                9_007_199_254_740_992,
+                -9_000_000_000_000_000_000,
+                9_000_000_000_000_000_000,
+            ] {
+                // f = m * 2^-10 exactly for these values; compare i * 2^10 with m.
+                let scaled = f * 1024.0;
+                #[allow(clippy::cast_possible_truncation)]
+                let m = scaled as i128;
+                assert_eq!(m as f64, scaled, "{f} is not a multiple of 2^-10");
+                let expected = (i128::from(i) * 1024).cmp(&m);
+                assert_eq!(cmp_i64_f64(i, f), Some(expected), "{i} <=> {f}");
+            }
+        }
     }
 }

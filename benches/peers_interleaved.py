@@ -1,0 +1,184 @@
+"""turbojwt against ryjwt, the fastest peer, in interleaved rounds of thread CPU time.
+
+pytest-benchmark times one library's row, then the other's, minutes apart; on a shared
+machine the two rows then see different machine states, and their ratio moves by 10% from
+run to run. Here every round times each case once for turbojwt and once for ryjwt,
+back to back, so both see the same state; the table gives each library's median time per
+call and the median and range of the per-round ratios.
+
+    python benches/peers_interleaved.py [--rounds 12] [--calls 20000]
+
+ryjwt needs CPython 3.12 or newer. The cases are those of ``benches/instructions.py``: an
+HS256 decode with exp/aud/iss checked, first sight (distinct tokens, token cache off) and
+repeat (one token, cache on), the rejection of a bad signature, and an HS256 encode.
+ryjwt's key object carries the audience and issuer; turbojwt's calls pass them, as
+PyJWT's API does. msgspec is kept out of ryjwt's way (it would pick it when importable;
+its default is jiter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.modules["msgspec"] = None  # type: ignore[assignment]
+
+import instructions as fixtures  # noqa: E402  (the path above)
+import turbojwt  # noqa: E402
+
+SECRET, AUDIENCE, ISSUER = fixtures.SECRET, fixtures.AUDIENCE, fixtures.ISSUER
+#: Distinct tokens the first-sight loop cycles through (a power of two: indexed by mask).
+POOL = 2048
+
+Timer = Callable[[int], float]
+
+
+def cases(ryjwt: Any) -> dict[str, tuple[Timer, Timer]]:
+    """Per case, turbojwt's and ryjwt's timers: thread CPU seconds for ``calls`` calls.
+
+    Each loop is written out, with no function call around the library's: a wrapper would
+    add the same cost to both libraries and pull every ratio towards 1.
+    """
+    pool = [turbojwt.encode(fixtures.claims(i), SECRET) for i in range(POOL)]
+    repeated, forged, payload = pool[5], fixtures.forge(pool[0]), fixtures.claims(1)
+    verifier = ryjwt.SecretKey(SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+    signer = ryjwt.SecretKey(SECRET, algorithms=["HS256"])
+    mask = POOL - 1
+
+    def turbojwt_first(calls: int) -> float:
+        saved = turbojwt.token_cache_info()["max_entries"]
+        turbojwt.set_token_cache(max_entries=0)
+        decode = turbojwt.decode
+        started = time.thread_time()
+        for i in range(calls):
+            decode(pool[i & mask], SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+        elapsed = time.thread_time() - started
+        turbojwt.set_token_cache(max_entries=saved)
+        return elapsed
+
+    def ryjwt_first(calls: int) -> float:
+        decode = verifier.decode
+        started = time.thread_time()
+        for i in range(calls):
+            decode(pool[i & mask])
+        return time.thread_time() - started
+
+    def turbojwt_repeat(calls: int) -> float:
+        decode = turbojwt.decode
+        started = time.thread_time()
+        for _ in range(calls):
+            decode(repeated, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+        return time.thread_time() - started
+
+    def ryjwt_repeat(calls: int) -> float:
+        decode = verifier.decode
+        started = time.thread_time()
+        for _ in range(calls):
+            decode(repeated)
+        return time.thread_time() - started
+
+    def turbojwt_reject(calls: int) -> float:
+        decode, error = turbojwt.decode, turbojwt.InvalidSignatureError
+        started = time.thread_time()
+        for _ in range(calls):
+            try:
+                decode(forged, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+            except error:
+                pass
+        return time.thread_time() - started
+
+    def ryjwt_reject(calls: int) -> float:
+        decode, error = verifier.decode, ryjwt.InvalidSignatureError
+        started = time.thread_time()
+        for _ in range(calls):
+            try:
+                decode(forged)
+            except error:
+                pass
+        return time.thread_time() - started
+
+    def turbojwt_encode(calls: int) -> float:
+        encode = turbojwt.encode
+        started = time.thread_time()
+        for _ in range(calls):
+            encode(payload, SECRET)
+        return time.thread_time() - started
+
+    def ryjwt_encode(calls: int) -> float:
+        encode = signer.encode
+        started = time.thread_time()
+        for _ in range(calls):
+            encode(payload)
+        return time.thread_time() - started
+
+    # Each loop must do what it claims: accept, reject, or make the same token.
+    assert turbojwt.decode(
+        pool[1], SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER
+    ) == verifier.decode(pool[1])
+    assert turbojwt.encode(payload, SECRET) == signer.encode(payload)
+    rejections: list[Callable[[], Any]] = [
+        lambda: turbojwt.decode(forged, SECRET, algorithms=["HS256"]),
+        lambda: verifier.decode(forged),
+    ]
+    for reject in rejections:
+        try:
+            reject()
+        except Exception as error:  # each library's own InvalidSignatureError
+            assert type(error).__name__ == "InvalidSignatureError", error
+        else:
+            raise AssertionError("a forged token was accepted")
+    return {
+        "HS256 decode, first sight": (turbojwt_first, ryjwt_first),
+        "HS256 decode, repeat": (turbojwt_repeat, ryjwt_repeat),
+        "HS256 bad signature rejected": (turbojwt_reject, ryjwt_reject),
+        "HS256 encode": (turbojwt_encode, ryjwt_encode),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=12, help="interleaved rounds per case")
+    parser.add_argument("--calls", type=int, default=20_000, help="calls per round and library")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.calls < 1:
+        parser.error("--rounds and --calls must be positive")
+    try:
+        ryjwt = importlib.import_module("ryjwt")
+    except ImportError:
+        print(f"ryjwt is not installed (it needs CPython 3.12+; this is {sys.version.split()[0]})")
+        return 1
+    print(
+        f"CPython {platform.python_version()}, turbojwt {turbojwt.__version__}, "
+        f"ryjwt {metadata.version('ryjwt')}; {args.rounds} rounds of {args.calls:,} "
+        "calls, thread CPU time"
+    )
+    print()
+    print("| case | turbojwt µs | ryjwt µs | turbojwt / ryjwt, median (range) |")
+    print("|---|---:|---:|---:|")
+    for name, (ours, theirs) in cases(ryjwt).items():
+        ours(args.calls // 10), theirs(args.calls // 10)  # warm both up
+        ratios, ours_us, theirs_us = [], [], []
+        for _ in range(args.rounds):
+            a, b = ours(args.calls), theirs(args.calls)
+            ours_us.append(a / args.calls * 1e6)
+            theirs_us.append(b / args.calls * 1e6)
+            ratios.append(a / b)
+        print(
+            f"| {name} | {statistics.median(ours_us):.3f} | {statistics.median(theirs_us):.3f} "
+            f"| {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
