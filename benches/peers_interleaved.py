@@ -38,6 +38,8 @@ import turbojwt  # noqa: E402
 SECRET, AUDIENCE, ISSUER = fixtures.SECRET, fixtures.AUDIENCE, fixtures.ISSUER
 #: Distinct tokens the first-sight loop cycles through (a power of two: indexed by mask).
 POOL = 2048
+#: The same for the signature-bound asymmetric rows, whose tokens take longer to sign.
+ASYMMETRIC_POOL = 256
 
 Timer = Callable[[int], float]
 
@@ -137,11 +139,77 @@ def cases(ryjwt: Any) -> dict[str, tuple[Timer, Timer]]:
         else:
             raise AssertionError("a forged token was accepted")
     return {
+        **asymmetric_cases(ryjwt),
         "HS256 decode, first sight": (turbojwt_first, ryjwt_first),
         "HS256 decode, repeat": (turbojwt_repeat, ryjwt_repeat),
         "HS256 bad signature rejected": (turbojwt_reject, ryjwt_reject),
         "HS256 encode": (turbojwt_encode, ryjwt_encode),
     }
+
+
+#: Per algorithm: the private key that signs (PKCS#8) and the public key that verifies.
+KEY_FILES = {
+    "RS256": ("rsa2048.pkcs8.pem", "rsa2048.pub.pem"),
+    "ES256": ("p256.pkcs8.pem", "p256.pub.pem"),
+    "EdDSA": ("ed25519.pkcs8.pem", "ed25519.pub.pem"),
+}
+
+
+def asymmetric_cases(ryjwt: Any) -> dict[str, tuple[Timer, Timer]]:
+    """RS256, ES256 and EdDSA decodes with the public key loaded once (turbojwt's token
+    cache off, distinct tokens signed by PyJWT); empty without PyJWT and cryptography."""
+    try:
+        import jwt as pyjwt
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        return {}
+    found: dict[str, tuple[Timer, Timer]] = {}
+    for alg, (private_file, public_file) in KEY_FILES.items():
+        private = serialization.load_pem_private_key(
+            (fixtures.KEYS / private_file).read_bytes(), password=None
+        )
+        pem = (fixtures.KEYS / public_file).read_text()
+        pool = [pyjwt.encode(fixtures.claims(i), private, alg) for i in range(ASYMMETRIC_POOL)]
+        prepared = turbojwt.algorithms.get_default_algorithms()[alg].prepare_key(pem)
+        verifier = ryjwt.PublicKey(pem, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
+        assert turbojwt.decode(
+            pool[1], prepared, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER
+        ) == verifier.decode(pool[1])
+        found[f"{alg} decode, pre-loaded key"] = (
+            turbojwt_asymmetric(pool, prepared, alg),
+            ryjwt_asymmetric(pool, verifier),
+        )
+    return found
+
+
+def turbojwt_asymmetric(pool: list[str], key: Any, alg: str) -> Timer:
+    mask, algorithms = len(pool) - 1, [alg]
+
+    def run(calls: int) -> float:
+        saved = turbojwt.token_cache_info()["max_entries"]
+        turbojwt.set_token_cache(max_entries=0)
+        decode = turbojwt.decode
+        started = time.thread_time()
+        for i in range(calls):
+            decode(pool[i & mask], key, algorithms=algorithms, audience=AUDIENCE, issuer=ISSUER)
+        elapsed = time.thread_time() - started
+        turbojwt.set_token_cache(max_entries=saved)
+        return elapsed
+
+    return run
+
+
+def ryjwt_asymmetric(pool: list[str], verifier: Any) -> Timer:
+    mask = len(pool) - 1
+
+    def run(calls: int) -> float:
+        decode = verifier.decode
+        started = time.thread_time()
+        for i in range(calls):
+            decode(pool[i & mask])
+        return time.thread_time() - started
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     print("| case | turbojwt µs | ryjwt µs | turbojwt / ryjwt, median (range) |")
     print("|---|---:|---:|---:|")
     for name, (ours, theirs) in cases(ryjwt).items():
-        ours(args.calls // 10), theirs(args.calls // 10)  # warm both up
+        # A signature check costs 20-100x an HMAC: fewer calls keep rounds equally long.
+        calls = args.calls if name.startswith("HS") else max(1, args.calls // 40)
+        ours(max(1, calls // 10)), theirs(max(1, calls // 10))  # warm both up
         ratios, ours_us, theirs_us = [], [], []
         for _ in range(args.rounds):
-            a, b = ours(args.calls), theirs(args.calls)
-            ours_us.append(a / args.calls * 1e6)
-            theirs_us.append(b / args.calls * 1e6)
+            a, b = ours(calls), theirs(calls)
+            ours_us.append(a / calls * 1e6)
+            theirs_us.append(b / calls * 1e6)
             ratios.append(a / b)
         print(
             f"| {name} | {statistics.median(ours_us):.3f} | {statistics.median(theirs_us):.3f} "
