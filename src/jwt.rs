@@ -449,12 +449,11 @@ impl<'py> JwtBindings<'py> {
                 token_cache::missed();
             } else if let Some((context, plain_leeway)) = context_of()? {
                 if let Some(hit) = token_cache::lookup(py, token, *probe, &context) {
-                    claims::validate_times(
-                        py,
-                        &Claims::of_dict(&hit.payload),
-                        checks,
-                        &plain_leeway,
-                    )?;
+                    let times = Claims {
+                        dict: &hit.payload,
+                        captured: Some(&hit.times),
+                    };
+                    claims::validate_times(py, &times, checks, &plain_leeway)?;
                     return Ok(DecodedJwt {
                         payload: hit.payload,
                         header: hit.header,
@@ -511,7 +510,13 @@ impl<'py> JwtBindings<'py> {
                     None => context_of()?.map(|(context, _)| context),
                 };
                 if let Some(context) = context {
-                    token_cache::admit(py, token, *probe, context, &result.as_hit(py));
+                    token_cache::admit(
+                        py,
+                        token,
+                        *probe,
+                        (context, key, registry),
+                        &result.as_hit(py),
+                    );
                 }
             }
         }
@@ -525,6 +530,7 @@ impl<'py> DecodedJwt<'_, 'py> {
             payload: self.payload.clone(),
             header: self.header.clone(),
             signature: self.signature.to_bytes(py),
+            times: claims::Captured::default(), // read from the kept copy on admission
         }
     }
 }

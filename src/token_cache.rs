@@ -17,6 +17,7 @@
 //! - Bounds: entries and bytes, split over shards with a lock each; the oldest entries go
 //!   first. Secret key bytes held in an entry's context are zeroed when it is dropped.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +26,8 @@ use std::sync::{LazyLock, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
 use zeroize::Zeroize;
+
+use crate::claims::Captured;
 
 pub const DEFAULT_MAX_ENTRIES: usize = 4096;
 pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -91,6 +94,53 @@ pub struct Hit<'py> {
     pub header: Bound<'py, PyDict>,
     /// Immutable, so shared with the cache.
     pub signature: Bound<'py, PyBytes>,
+    /// From a lookup: the payload's `exp`, `nbf` and `iat` as kept with the entry, which the
+    /// time checks of every hit read without three dict lookups (the payload is a copy of
+    /// the entry's own dict, which no caller can reach, so they are its values).
+    pub times: Captured<'py>,
+}
+
+/// The time claims of a kept payload, and their integer values where they are exact `int`s
+/// that fit an `i64` (`int(value)` is then the value itself).
+struct TimeClaims {
+    exp: Option<(Py<PyAny>, Option<i64>)>,
+    nbf: Option<(Py<PyAny>, Option<i64>)>,
+    iat: Option<(Py<PyAny>, Option<i64>)>,
+}
+
+impl TimeClaims {
+    fn of(py: Python<'_>, payload: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let read = |name: &Bound<'_, PyString>| -> PyResult<Option<(Py<PyAny>, Option<i64>)>> {
+            Ok(payload.get_item(name)?.map(|value| {
+                let exact = value
+                    .is_exact_instance_of::<pyo3::types::PyInt>()
+                    .then(|| value.extract::<i64>().ok())
+                    .flatten();
+                (value.unbind(), exact)
+            }))
+        };
+        Ok(TimeClaims {
+            exp: read(pyo3::intern!(py, "exp"))?,
+            nbf: read(pyo3::intern!(py, "nbf"))?,
+            iat: read(pyo3::intern!(py, "iat"))?,
+        })
+    }
+
+    fn captured<'py>(&self, py: Python<'py>) -> Captured<'py> {
+        let object = |claim: &Option<(Py<PyAny>, Option<i64>)>| {
+            claim.as_ref().map(|(value, _)| value.bind(py).clone())
+        };
+        let int = |claim: &Option<(Py<PyAny>, Option<i64>)>| claim.as_ref().and_then(|c| c.1);
+        Captured {
+            exp: object(&self.exp),
+            nbf: object(&self.nbf),
+            iat: object(&self.iat),
+            exp_int: int(&self.exp),
+            nbf_int: int(&self.nbf),
+            iat_int: int(&self.iat),
+            ..Captured::default()
+        }
+    }
 }
 
 /// Everything besides the token that decides a decode's outcome, serialised so that two
@@ -100,11 +150,17 @@ pub struct Context {
     /// Where the key's bytes start: they come last, so only they need zeroing, and no
     /// reallocation ever leaves a copy of them behind.
     secret_from: usize,
-    /// Key objects are identified by address; the entry holds them so no other object can
-    /// take that address while the entry lives.
-    _holds_key: Option<Py<PyAny>>,
-    registry: Py<PyDict>,
 }
+
+thread_local! {
+    /// A thread's spare context buffer: describing a call then allocates nothing, and a
+    /// lookup (a cache hit) frees nothing.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Room for a typical call with its secret (about 180 bytes for `decode(token, secret,
+/// algorithms=[...], audience=..., issuer=...)`): growing it would cost a reallocation.
+const CONTEXT_ROOM: usize = 256;
 
 impl Drop for Context {
     fn drop(&mut self) {
@@ -112,7 +168,20 @@ impl Drop for Context {
         if let Some(secret) = self.bytes.get_mut(self.secret_from..) {
             secret.zeroize();
         }
+        if self.bytes.capacity() <= 4 * CONTEXT_ROOM {
+            let mut spare = std::mem::take(&mut self.bytes);
+            spare.clear();
+            // A thread being torn down has no spare to keep; the buffer is then freed.
+            let _ = SPARE.try_with(|slot| slot.set(spare));
+        }
     }
+}
+
+/// Whether `key` is described by its address (every key but an exact `str` or `bytes`
+/// secret): an entry then holds the key, so no other object can take that address while
+/// the entry lives.
+fn key_by_address(key: &Bound<'_, PyAny>) -> bool {
+    !key.is_exact_instance_of::<PyString>() && !key.is_exact_instance_of::<PyBytes>()
 }
 
 /// Builds a [`Context`]; any part it cannot describe exactly makes the call uncacheable.
@@ -126,9 +195,9 @@ impl ContextBuilder {
         if MAX_ENTRIES.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        // Room for a typical call with its secret (about 170 bytes for `decode(token, secret,
-        // algorithms=[...], audience=..., issuer=...)`): growing it would cost a reallocation.
-        let mut bytes = Vec::with_capacity(256);
+        let mut bytes = SPARE.try_with(Cell::take).unwrap_or_default();
+        bytes.clear();
+        bytes.reserve(CONTEXT_ROOM);
         bytes.extend_from_slice(&GENERATION.load(Ordering::Relaxed).to_le_bytes());
         bytes.push(u8::from(complete));
         Some(ContextBuilder { bytes })
@@ -200,36 +269,29 @@ impl ContextBuilder {
         self.field(b'.', text.as_bytes())
     }
 
-    /// The context, ending with the key: `str`/`bytes` by content, any other object by
-    /// identity. `None` when the key cannot be described.
+    /// The context, ending with the registry's and the key's identity: a `str`/`bytes`
+    /// key by content, any other by address. `None` when the key cannot be described.
     pub fn finish(
         mut self,
         key: &Bound<'_, PyAny>,
         registry: &Bound<'_, PyDict>,
     ) -> Option<Context> {
-        let (tag, secret, key_object) = if key.is_exact_instance_of::<PyString>() {
-            let text = key.cast::<PyString>().ok()?.to_str().ok()?;
-            (b's', text.as_bytes(), None)
-        } else if key.is_exact_instance_of::<PyBytes>() {
-            (b'b', key.cast::<PyBytes>().ok()?.as_bytes(), None)
-        } else {
-            (b'o', &[][..], Some(key.clone().unbind()))
-        };
+        self.field(b'g', &(registry.as_ptr() as usize).to_le_bytes())?;
         let identity = (key.as_ptr() as usize).to_le_bytes();
-        let data = if key_object.is_some() {
-            &identity[..]
+        let (tag, data) = if let Ok(text) = key.cast_exact::<PyString>() {
+            (b's', text.to_str().ok()?.as_bytes())
+        } else if let Ok(bytes) = key.cast_exact::<PyBytes>() {
+            (b'b', bytes.as_bytes())
         } else {
-            secret
+            (b'o', &identity[..])
         };
         // Room first: once the secret is written the buffer must never move.
         self.bytes.reserve_exact(1 + 4 + data.len());
         let secret_from = self.bytes.len();
         self.field(tag, data)?;
         Some(Context {
-            bytes: self.bytes,
+            bytes: std::mem::take(&mut self.bytes),
             secret_from,
-            _holds_key: key_object,
-            registry: registry.clone().unbind(),
         })
     }
 }
@@ -237,10 +299,15 @@ impl ContextBuilder {
 struct Entry {
     token: Box<[u8]>,
     context: Context,
+    /// The registry and a key described by address, held so that no other object takes
+    /// the address the context names while the entry lives.
+    registry: Py<PyDict>,
+    _holds_key: Option<Py<PyAny>>,
     /// The header's `alg` and the `Algorithm` object the registry held for it.
     alg: Py<PyAny>,
     algorithm: Py<PyAny>,
     payload: Py<PyDict>,
+    times: TimeClaims,
     /// No value of the payload is a dict or a list: a shallow copy is a fresh result.
     flat: bool,
     header: Py<PyDict>,
@@ -361,8 +428,7 @@ pub fn lookup<'py>(
         let mut matching = None;
         for entry in group {
             let same_token = constant_time_eq(&entry.token, token);
-            let same_call = entry.context.bytes == context.bytes
-                && entry.context.registry.is(&context.registry);
+            let same_call = entry.context.bytes == context.bytes;
             if same_token && same_call {
                 matching = Some(entry);
             }
@@ -376,15 +442,17 @@ pub fn lookup<'py>(
                 entry.flat,
                 entry.header.bind(py).clone(),
                 entry.signature.bind(py).clone(),
+                entry.times.captured(py),
+                entry.registry.bind(py).clone(),
             )
         })
     };
-    let Some((alg, algorithm, payload, flat, header, signature)) = found else {
+    let Some((alg, algorithm, payload, flat, header, signature, times, registry)) = found else {
         MISSES.fetch_add(1, Ordering::Relaxed);
         return None;
     };
     // The algorithm must still be registered as it was (register/unregister_algorithm).
-    let registered = context.registry.bind(py).get_item(&alg).ok()??;
+    let registered = registry.get_item(&alg).ok()??;
     if !registered.is(&algorithm) {
         MISSES.fetch_add(1, Ordering::Relaxed);
         return None;
@@ -399,6 +467,7 @@ pub fn lookup<'py>(
         payload,
         header,
         signature,
+        times,
     })
 }
 
@@ -432,7 +501,14 @@ pub fn admits(probe: Probe) -> bool {
 }
 
 /// Keep a successful decode that [`admits`] accepted.
-pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: &Hit<'_>) {
+/// `key` and `registry` are those `context` was described with.
+pub fn admit(
+    py: Python<'_>,
+    token: &[u8],
+    probe: Probe,
+    (context, key, registry): (Context, &Bound<'_, PyAny>, &Bound<'_, PyDict>),
+    hit: &Hit<'_>,
+) {
     let max_entries = MAX_ENTRIES.load(Ordering::Relaxed);
     let max_bytes = MAX_BYTES.load(Ordering::Relaxed);
     let (per_shard_entries, per_shard_bytes) = (
@@ -448,7 +524,7 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
     let Some(alg) = hit.header.get_item(pyo3::intern!(py, "alg")).ok().flatten() else {
         return;
     };
-    let Some(algorithm) = context.registry.bind(py).get_item(&alg).ok().flatten() else {
+    let Some(algorithm) = registry.get_item(&alg).ok().flatten() else {
         return;
     };
     // The entry keeps its own copies: the caller's dicts are theirs to mutate.
@@ -464,6 +540,9 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
     if size > per_shard_bytes {
         return;
     }
+    let Ok(times) = TimeClaims::of(py, &payload) else {
+        return;
+    };
     let flat = payload
         .values()
         .iter()
@@ -471,9 +550,12 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
     let entry = Entry {
         token: token.into(),
         context,
+        registry: registry.clone().unbind(),
+        _holds_key: key_by_address(key).then(|| key.clone().unbind()),
         alg: alg.unbind(),
         algorithm: algorithm.unbind(),
         payload: payload.unbind(),
+        times,
         flat,
         header: header.unbind(),
         signature: hit.signature.clone().unbind(),
@@ -483,9 +565,7 @@ pub fn admit(py: Python<'_>, token: &[u8], probe: Probe, context: Context, hit: 
     let shard = &mut *guard;
     if let Some(group) = shard.entries.get(&probe.hash) {
         let already = group.iter().any(|kept| {
-            constant_time_eq(&kept.token, &entry.token)
-                && kept.context.bytes == entry.context.bytes
-                && kept.context.registry.is(&entry.context.registry)
+            constant_time_eq(&kept.token, &entry.token) && kept.context.bytes == entry.context.bytes
         });
         if already {
             // Another thread kept the same decode meanwhile, or its mark was overwritten.

@@ -134,6 +134,37 @@ def test_not_before_and_leeway_are_checked_again_on_every_hit() -> None:
 
 
 @pytest.mark.parametrize(
+    "exp_of",
+    [
+        pytest.param(lambda t: t + 60.75, id="float"),
+        pytest.param(lambda t: t + 60, id="int"),
+        pytest.param(lambda t: float(t + 60), id="integral-float"),
+    ],
+)
+def test_time_claims_kept_with_an_entry_are_checked_as_on_a_fresh_decode(exp_of: Any) -> None:
+    """A hit reads exp/iat/nbf from what the entry kept (not the payload dict): floats take
+    PyJWT's ``int(value)`` on every hit, and the verdict at each moment is a fresh decode's."""
+    start = now()
+    exp = exp_of(start)
+    token = make_token(exp=exp, iat=float(start) - 0.5, nbf=start - 5)
+    warm(token)
+    for offset, expired in ((59, False), (60, True), (61, True)):
+        moment = datetime.fromtimestamp(start + offset, tz=timezone.utc)
+        with mock.patch("turbojwt.api_jwt.datetime") as clock:
+            clock.now.return_value = moment
+            before = hits()
+            if expired:
+                with pytest.raises(ExpiredSignatureError):
+                    decode(token)
+            else:
+                assert decode(token)["exp"] == exp
+                assert hits() == before + 1
+    huge = make_token(exp=2**70)  # beyond an i64: compared as Python ints
+    warm(huge)
+    assert decode(huge)["exp"] == 2**70
+
+
+@pytest.mark.parametrize(
     ("change", "error"),
     [
         ({"audience": "other"}, InvalidAudienceError),
