@@ -521,32 +521,55 @@ pub mod guarded {
         pub trait Sealed {}
     }
 
-    /// Python references whose copy runs no Python code: tuples of `Py` handles.
-    /// Sealed, so `Guarded`'s soundness rests on the impls below alone.
+    /// Python references whose copy runs no Python code: tuples of `Py` handles. Sealed, so
+    /// `Guarded`'s soundness rests on the impls below alone.
     pub trait Refs: sealed::Sealed + Send + Sync + Sized {
         /// The same references bound to the interpreter: released without asking whether
         /// the thread is attached, as dropping a `Py` must.
         type Bound<'py>;
+        /// Borrowed views of the references, for one call.
+        type View<'a, 'py: 'a>
+        where
+            Self: 'a;
         /// For `update` under the GIL; the free-threaded `rcu` works on the `Arc` instead.
         #[cfg_attr(Py_GIL_DISABLED, allow(dead_code))]
         fn clone_refs(&self, py: Python<'_>) -> Self;
+        #[cfg_attr(Py_GIL_DISABLED, allow(dead_code))]
         fn bind_refs<'py>(&self, py: Python<'py>) -> Self::Bound<'py>;
+        #[cfg_attr(Py_GIL_DISABLED, allow(dead_code))]
+        fn view_bound<'a, 'py>(bound: &'a Self::Bound<'py>) -> Self::View<'a, 'py>;
+        #[cfg_attr(not(Py_GIL_DISABLED), allow(dead_code))]
+        fn view_refs<'a, 'py>(&'a self, py: Python<'py>) -> Self::View<'a, 'py>;
     }
 
     impl<A, B> sealed::Sealed for (Py<A>, Py<B>) {}
     impl<A, B> Refs for (Py<A>, Py<B>) {
         type Bound<'py> = (Bound<'py, A>, Bound<'py, B>);
+        type View<'a, 'py: 'a>
+            = (&'a Bound<'py, A>, &'a Bound<'py, B>)
+        where
+            Self: 'a;
         fn clone_refs(&self, py: Python<'_>) -> Self {
             (self.0.clone_ref(py), self.1.clone_ref(py))
         }
         fn bind_refs<'py>(&self, py: Python<'py>) -> Self::Bound<'py> {
             (self.0.bind(py).clone(), self.1.bind(py).clone())
         }
+        fn view_bound<'a, 'py>(bound: &'a Self::Bound<'py>) -> Self::View<'a, 'py> {
+            (&bound.0, &bound.1)
+        }
+        fn view_refs<'a, 'py>(&'a self, py: Python<'py>) -> Self::View<'a, 'py> {
+            (self.0.bind(py), self.1.bind(py))
+        }
     }
 
     impl<A, B, C> sealed::Sealed for (Py<A>, Py<B>, Py<C>) {}
     impl<A, B, C> Refs for (Py<A>, Py<B>, Py<C>) {
         type Bound<'py> = (Bound<'py, A>, Bound<'py, B>, Bound<'py, C>);
+        type View<'a, 'py: 'a>
+            = (&'a Bound<'py, A>, &'a Bound<'py, B>, &'a Bound<'py, C>)
+        where
+            Self: 'a;
         fn clone_refs(&self, py: Python<'_>) -> Self {
             (
                 self.0.clone_ref(py),
@@ -560,6 +583,36 @@ pub mod guarded {
                 self.1.bind(py).clone(),
                 self.2.bind(py).clone(),
             )
+        }
+        fn view_bound<'a, 'py>(bound: &'a Self::Bound<'py>) -> Self::View<'a, 'py> {
+            (&bound.0, &bound.1, &bound.2)
+        }
+        fn view_refs<'a, 'py>(&'a self, py: Python<'py>) -> Self::View<'a, 'py> {
+            (self.0.bind(py), self.1.bind(py), self.2.bind(py))
+        }
+    }
+
+    /// The references as one call sees them; [`Snapshot::view`] borrows them.
+    ///
+    /// With the GIL: new references (incrementing a count is a plain add there). Without
+    /// it: the `ArcSwap` guard, whose references are borrowed, so threads decoding at once
+    /// never write the shared objects' reference counts (atomic there, and one cache line
+    /// per object that every thread would fight over).
+    pub struct Snapshot<'py, T: Refs> {
+        #[cfg(not(Py_GIL_DISABLED))]
+        refs: T::Bound<'py>,
+        #[cfg(Py_GIL_DISABLED)]
+        guard: arc_swap::Guard<std::sync::Arc<T>>,
+        #[cfg(Py_GIL_DISABLED)]
+        py: Python<'py>,
+    }
+
+    impl<'py, T: Refs> Snapshot<'py, T> {
+        pub fn view(&self) -> T::View<'_, 'py> {
+            #[cfg(not(Py_GIL_DISABLED))]
+            return T::view_bound(&self.refs);
+            #[cfg(Py_GIL_DISABLED)]
+            return self.guard.view_refs(self.py);
         }
     }
 
@@ -584,12 +637,13 @@ pub mod guarded {
             }
         }
 
-        /// New references to the current objects.
-        pub fn get<'py>(&self, py: Python<'py>) -> T::Bound<'py> {
+        /// The current objects, for one call.
+        pub fn get<'py>(&self, py: Python<'py>) -> Snapshot<'py, T> {
             // SAFETY: the GIL is held (`py`), so no `update` runs at the same time, and the
             // shared borrow ends within this statement: `bind_refs` only increments reference
             // counts, which runs no Python code that could re-enter `update` meanwhile.
-            unsafe { &*self.cell.get() }.bind_refs(py)
+            let refs = unsafe { &*self.cell.get() }.bind_refs(py);
+            Snapshot { refs }
         }
 
         /// Replace the references with `make(current)`; the old ones are released after.
@@ -618,9 +672,12 @@ pub mod guarded {
             }
         }
 
-        /// New references to the current objects.
-        pub fn get<'py>(&self, py: Python<'py>) -> T::Bound<'py> {
-            self.swap.load().bind_refs(py)
+        /// The current objects, for one call.
+        pub fn get<'py>(&self, py: Python<'py>) -> Snapshot<'py, T> {
+            Snapshot {
+                guard: self.swap.load(),
+                py,
+            }
         }
 
         /// Replace the references with `make(current)`; `rcu` keeps two concurrent updates

@@ -13,7 +13,7 @@ use crate::algorithms::{Algo, Remember};
 use crate::args::{empty_str, given, Arg};
 use crate::base64url::{self, PayloadRoom, SignatureRoom};
 use crate::errors::{self, fail, token_unicode_error, warn, Exc, Warn};
-use crate::ffi::guarded::Guarded;
+use crate::ffi::guarded::{Guarded, Snapshot};
 use crate::header_cache;
 use crate::json;
 use crate::limits;
@@ -863,24 +863,31 @@ pub struct JwsEngine {
 
 /// What a `JwsEngine` is bound to at one moment.
 pub struct JwsBindings<'py> {
-    pub registry: Bound<'py, PyDict>,
-    pub options: Bound<'py, PyDict>,
-    pub header_typ: Bound<'py, PyAny>,
+    snapshot: Snapshot<'py, (Py<PyDict>, Py<PyDict>, Py<PyAny>)>,
 }
 
 impl JwsEngine {
     /// The current bindings, held for one call.
     pub fn bindings<'py>(&self, py: Python<'py>) -> JwsBindings<'py> {
-        let (registry, options, header_typ) = self.bindings.get(py);
         JwsBindings {
-            registry,
-            options,
-            header_typ,
+            snapshot: self.bindings.get(py),
         }
     }
 }
 
 impl<'py> JwsBindings<'py> {
+    pub fn registry(&self) -> &Bound<'py, PyDict> {
+        self.snapshot.view().0
+    }
+
+    fn options(&self) -> &Bound<'py, PyDict> {
+        self.snapshot.view().1
+    }
+
+    pub fn header_typ(&self) -> &Bound<'py, PyAny> {
+        self.snapshot.view().2
+    }
+
     /// `{**self.options, **options}[name]`, without building the merged dict.
     pub fn sig_option(
         &self,
@@ -892,7 +899,7 @@ impl<'py> JwsBindings<'py> {
                 return Ok(Some(value));
             }
         }
-        self.options.get_item(name)
+        self.options().get_item(name)
     }
 }
 
@@ -1000,8 +1007,8 @@ impl JwsEngine {
         with_encode_buffers(|buffers| {
             encode(
                 py,
-                &this.registry,
-                &this.header_typ,
+                this.registry(),
+                this.header_typ(),
                 &payload,
                 request,
                 &mut buffers.token,
@@ -1082,7 +1089,7 @@ impl JwsEngine {
             detached_payload: given(detached_payload.as_ref()),
         };
         let mut room = SignatureRoom::new();
-        then(decode(py, &this.registry, jwt, request, &mut room)?)
+        then(decode(py, this.registry(), jwt, request, &mut room)?)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::base64url::{PayloadRoom, SignatureRoom};
 use crate::batch::{self, BatchCall};
 use crate::claims::{self, ClaimChecks, Claims, Expected};
 use crate::errors::{warn, Warn};
-use crate::ffi::guarded::Guarded;
+use crate::ffi::guarded::{Guarded, Snapshot};
 use crate::json;
 use crate::jws::{self, JwsEngine, Payload, SignRequest, VerifyRequest};
 use crate::py_refs::refs;
@@ -44,15 +44,25 @@ pub struct JwtEngine {
 
 /// What a `JwtEngine` is bound to at one moment.
 pub struct JwtBindings<'py> {
-    jws: Bound<'py, JwsEngine>,
-    options: Bound<'py, PyDict>,
+    snapshot: Snapshot<'py, (Py<JwsEngine>, Py<PyDict>)>,
+}
+
+impl<'py> JwtBindings<'py> {
+    fn jws(&self) -> &Bound<'py, JwsEngine> {
+        self.snapshot.view().0
+    }
+
+    fn options(&self) -> &Bound<'py, PyDict> {
+        self.snapshot.view().1
+    }
 }
 
 impl JwtEngine {
     /// The current bindings, held for one call.
     pub fn bindings<'py>(&self, py: Python<'py>) -> JwtBindings<'py> {
-        let (jws, options) = self.bindings.get(py);
-        JwtBindings { jws, options }
+        JwtBindings {
+            snapshot: self.bindings.get(py),
+        }
     }
 }
 
@@ -231,7 +241,7 @@ impl JwtEngine {
             let claims = prepare_claims(py, payload)?;
             json::dump(py, &claims, false, json_encoder.as_ref(), payload_json)?;
         }
-        let jws = self.bindings(py).jws.get().bindings(py);
+        let jws = self.bindings(py).jws().get().bindings(py);
         let enforce = jws
             .sig_option(None, intern!(py, "enforce_minimum_key_length"))?
             .map_or(Ok(false), |v| v.is_truthy())?;
@@ -246,8 +256,8 @@ impl JwtEngine {
         };
         jws::encode(
             py,
-            &jws.registry,
-            &jws.header_typ,
+            jws.registry(),
+            jws.header_typ(),
             payload_json,
             request,
             &mut buffers.token,
@@ -420,8 +430,8 @@ impl<'py> JwtBindings<'py> {
             subject: given(call.subject),
             leeway: call.leeway,
         };
-        let jws = self.jws.get().bindings(py);
-        let registry = &jws.registry;
+        let jws = self.jws().get().bindings(py);
+        let registry = jws.registry();
         // The token cache: the token alone finds its slot; the call is described only when
         // there are entries to compare it with, or a success to keep.
         let cached = match &early_checks {
@@ -488,7 +498,7 @@ impl<'py> JwtBindings<'py> {
                 &read_checks
             }
             (None, None) => {
-                read_checks = ClaimChecks::read(py, |name| self.options.get_item(name))?;
+                read_checks = ClaimChecks::read(py, |name| self.options().get_item(name))?;
                 &read_checks
             }
         };
@@ -547,7 +557,7 @@ impl<'py> JwtBindings<'py> {
         if given(call.options).is_some() || given(call.verify).is_some() {
             return Ok(None);
         }
-        let instance = &self.options;
+        let instance = self.options();
         let Some(version) = crate::ffi::dict_version(instance) else {
             return Ok(None);
         };
@@ -594,10 +604,7 @@ impl<'py> JwtBindings<'py> {
         &'a self,
         py: Python<'py>,
         call: &Call<'_, 'py>,
-    ) -> PyResult<(OptionState<'py>, MergedOptions<'a, 'py>)>
-    where
-        'a: 'py,
-    {
+    ) -> PyResult<(OptionState<'py>, MergedOptions<'a, 'py>)> {
         let options = given(call.options).cloned();
         // PyJWT reads `verify_signature` from the per-call options only (a mapping with `.get`).
         let verify_signature_value = match &options {
@@ -643,7 +650,7 @@ impl<'py> JwtBindings<'py> {
             None => false,
         };
         let merged = MergedOptions {
-            instance: &self.options,
+            instance: self.options(),
             call: call_options,
             call_skips_signature,
         };
@@ -838,7 +845,7 @@ impl<'py> JwtBindings<'py> {
             }
         }
         let merged = MergedOptions {
-            instance: &self.options,
+            instance: self.options(),
             call,
             call_skips_signature: false,
         };
@@ -917,8 +924,8 @@ pub(crate) fn batch_plan<'py>(
     call: &BatchCall<'py>,
 ) -> PyResult<Option<batch::Plan>> {
     let checks = engine.batch_checks(py, call.options.as_ref())?;
-    let jws = engine.jws.get().bindings(py);
-    batch::plan(py, &jws.registry, checks, call)
+    let jws = engine.jws().get().bindings(py);
+    batch::plan(py, jws.registry(), checks, call)
 }
 
 impl<'py> JwtBindings<'py> {
