@@ -803,14 +803,23 @@ pub fn accept_streaming<'py>(
             pool.current_num_threads()
         });
     let chunk = chunk_size(tokens.len(), workers);
-    match pool {
+    let outcome = match &pool {
         Some(pool) => pool.in_place_scope_fifo(|scope| {
             pipeline(scope, py, plan, tokens, chunk, complete, consume)
         }),
         None => rayon::in_place_scope_fifo(|scope| {
             pipeline(scope, py, plan, tokens, chunk, complete, consume)
         }),
-    }
+    };
+    #[cfg(Py_GIL_DISABLED)]
+    py.detach(|| {
+        let release = |_: rayon::BroadcastContext<'_>| crate::ffi::worker_state::release();
+        match &pool {
+            Some(pool) => drop(pool.broadcast(release)),
+            None => drop(rayon::broadcast(release)),
+        }
+    });
+    outcome
 }
 
 /// Spawn one verification job per chunk, then consume chunks as they finish.
@@ -869,6 +878,7 @@ fn on_worker(accepted: Vec<Option<Accepted>>, _complete: bool) -> Vec<Option<Out
 /// cannot be built natively takes the ordinary path, as on the calling thread.
 #[cfg(Py_GIL_DISABLED)]
 fn on_worker(accepted: Vec<Option<Accepted>>, complete: bool) -> Vec<Option<Outcome>> {
+    crate::ffi::worker_state::keep();
     Python::attach(|py| {
         accepted
             .into_iter()

@@ -200,11 +200,7 @@ pub fn validate<'py>(
         check_audience_type(py, audience)?;
     }
     if let Some(require) = &checks.require {
-        // PyJWT's default, `[]`, requires nothing: no iterator for it.
-        let nothing = require
-            .cast::<PyList>()
-            .is_ok_and(|list| list.is_exact_instance_of::<PyList>() && list.is_empty());
-        if !nothing {
+        if !requires_nothing(require) {
             required_claims(py, payload.dict, require)?;
         }
     }
@@ -263,6 +259,13 @@ fn check_audience_type(py: Python<'_>, audience: &Bound<'_, PyAny>) -> PyResult<
     Err(PyTypeError::new_err(
         "audience must be a string, iterable or None",
     ))
+}
+
+/// Whether `require` is PyJWT's default, an empty list, which needs no iterator.
+pub fn requires_nothing(require: &Bound<'_, PyAny>) -> bool {
+    require
+        .cast_exact::<PyList>()
+        .is_ok_and(|list| list.is_empty())
 }
 
 fn required_claims(

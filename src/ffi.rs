@@ -999,6 +999,67 @@ pub mod hmac_state {
     }
 }
 
+/// A Python thread state a worker thread keeps for a whole batch (free-threaded builds, where
+/// `decode_batch`'s workers attach to build result dicts).
+///
+/// `Python::attach` on a thread CPython does not know makes a thread state and destroys it
+/// again on release: per chunk of a batch, that is a new mimalloc heap, abandoned and
+/// reclaimed, and every object the worker made merged by hand, which cost as much CPU as
+/// the decoding itself. [`keep`](worker_state::keep) holds one `PyGILState_Ensure` on the
+/// worker, so each later attach re-attaches the same state; the thread stays detached
+/// between attaches, so it never holds up a stop-the-world collection.
+/// [`release`](worker_state::release) ends it when the batch is done: a worker's state must
+/// not outlive the batch, because objects it made and another thread frees are queued for
+/// it to merge, and an idle worker runs no interpreter loop to merge them.
+#[cfg(Py_GIL_DISABLED)]
+pub mod worker_state {
+    use std::cell::Cell;
+
+    use pyo3::ffi;
+
+    thread_local! {
+        /// Whether this thread holds a state made by [`keep`].
+        static KEPT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Make this worker's thread state, unless it has one (kept, or a Python thread's).
+    pub fn keep() {
+        if KEPT.with(Cell::get) {
+            return;
+        }
+        // SAFETY: called on a worker thread while a batch (an interpreter call) runs, so the
+        // interpreter is initialised and not finalising. A thread CPython already knows is
+        // left alone. Otherwise `PyGILState_Ensure` makes and attaches a state for this
+        // thread with a count of one, and `PyEval_SaveThread` detaches it at once (CPython
+        // keeps it bound to the thread, so the returned pointer is not needed).
+        let made = unsafe {
+            if ffi::PyGILState_GetThisThreadState().is_null() {
+                ffi::PyGILState_Ensure();
+                ffi::PyEval_SaveThread();
+                true
+            } else {
+                false
+            }
+        };
+        KEPT.with(|kept| kept.set(made));
+    }
+
+    /// Destroy the state [`keep`] made on this thread, if any.
+    pub fn release() {
+        if !KEPT.with(|kept| kept.replace(false)) {
+            return;
+        }
+        // SAFETY: `keep` made this thread's state and left it detached with a count of one;
+        // no attach is running on this thread (the batch's jobs are finished). Re-attaching
+        // it and releasing the count deletes it, as `PyGILState_Release` requires of an
+        // attached state; the interpreter is still running the batch's call.
+        unsafe {
+            ffi::PyEval_RestoreThread(ffi::PyGILState_GetThisThreadState());
+            ffi::PyGILState_Release(ffi::PyGILState_STATE::PyGILState_UNLOCKED);
+        }
+    }
+}
+
 /// Arrow data taken from the capsules of the Arrow PyCapsule interface
 /// (`__arrow_c_array__`, `__arrow_c_stream__`), as the C Data Interface moves it.
 ///

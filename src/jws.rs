@@ -445,7 +445,11 @@ fn listed_plainly(
     text: &str,
 ) -> Option<bool> {
     let list = algorithms.cast_exact::<PyList>().ok()?;
-    for allowed in list.iter() {
+    // By index rather than `iter()`, which takes a new reference to the list: callers share
+    // one `algorithms` list between threads, and on a free-threaded build every new reference
+    // to it writes a line both threads then fight over.
+    for index in 0..list.len() {
+        let allowed = list.get_item(index).ok()?;
         if allowed.is(alg) {
             return Some(true);
         }

@@ -566,7 +566,14 @@ impl<'py> JwtBindings<'py> {
             enforce: memo.enforce,
             early_checks: Some(ClaimChecks::from_flags(
                 memo.flags,
-                memo.require.as_ref().map(|r| r.bind(py).clone()),
+                // PyJWT's default, an empty list, is left behind rather than taken: a new
+                // reference to an object every thread shares is an atomic write to its
+                // count on a free-threaded build, and both threads would write that line.
+                memo.require
+                    .as_ref()
+                    .map(|r| r.bind(py))
+                    .filter(|r| !claims::requires_nothing(r))
+                    .cloned(),
             )),
         };
         let hit = OPTIONS_MEMO.try_with(|slot| {
