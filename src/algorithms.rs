@@ -6,7 +6,7 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::asym_keys::{self, Use};
 use crate::crypto;
@@ -46,6 +46,44 @@ pub enum Algo<'py> {
 }
 
 impl<'py> Algo<'py> {
+    /// `registry[alg]` as an [`Algo`], or `None` when the registry has no such algorithm.
+    ///
+    /// A native HMAC or `none` resolution is remembered per thread, keyed by the registry
+    /// dict's identity and version (a global counter CPython bumps on every change to the
+    /// dict, so an edited or replaced registry is looked up again) and the name's text. A
+    /// hit touches no Python object: no dict lookup, no `hash_alg` attribute read, and on a
+    /// free-threaded build no reference-count write to the algorithm object every thread
+    /// shares. The object behind a remembered name is taken as it was when first resolved:
+    /// its class and `hash_alg`, which nothing in PyJWT changes after construction.
+    pub fn resolve(
+        py: Python<'py>,
+        registry: &Bound<'py, PyDict>,
+        alg: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Self>> {
+        let version = crate::ffi::dict_version(registry);
+        let name = alg
+            .cast_exact::<PyString>()
+            .ok()
+            .and_then(crate::ffi::str_text)
+            .and_then(memo::Name::new);
+        let slot = version.zip(name).map(|(version, name)| memo::Slot {
+            registry: registry.as_ptr() as usize,
+            version,
+            name,
+        });
+        if let Some(native) = slot.as_ref().and_then(memo::find) {
+            return Ok(Some(native));
+        }
+        let Some(alg_obj) = registry.get_item(alg)? else {
+            return Ok(None);
+        };
+        let algo = Algo::of(py, &alg_obj)?;
+        if let Some(slot) = slot {
+            memo::remember(slot, &algo);
+        }
+        Ok(Some(algo))
+    }
+
     pub fn of(py: Python<'py>, alg_obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         let pkg = package(py)?;
         let class = alg_obj.get_type();
@@ -289,4 +327,85 @@ fn python_key_length_policy(
     }
     let text = message.str()?;
     warn(py, Warn::InsecureKeyLength, text.to_str()?)
+}
+
+/// The per-thread memo behind [`Algo::resolve`]: a few slots, most recent first (a service
+/// verifies with one or two algorithms).
+mod memo {
+    use std::cell::RefCell;
+
+    use super::Algo;
+    use crate::hmac_keys::HmacHash;
+
+    const SLOTS: usize = 4;
+    /// Longer names (none of JWA's is) are always looked up.
+    const NAME_ROOM: usize = 16;
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct Name {
+        len: u8,
+        bytes: [u8; NAME_ROOM],
+    }
+
+    impl Name {
+        pub fn new(text: &str) -> Option<Self> {
+            let mut bytes = [0; NAME_ROOM];
+            bytes
+                .get_mut(..text.len())?
+                .copy_from_slice(text.as_bytes());
+            Some(Name {
+                len: u8::try_from(text.len()).ok()?,
+                bytes,
+            })
+        }
+    }
+
+    /// A registry (by address and version) and a name in it.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct Slot {
+        pub registry: usize,
+        pub version: u64,
+        pub name: Name,
+    }
+
+    #[derive(Clone, Copy)]
+    enum Native {
+        Hmac(HmacHash),
+        Unsigned,
+    }
+
+    thread_local! {
+        static MEMO: RefCell<[Option<(Slot, Native)>; SLOTS]> = const { RefCell::new([None; SLOTS]) };
+    }
+
+    pub fn find<'py>(slot: &Slot) -> Option<Algo<'py>> {
+        let native = MEMO
+            .try_with(|memo| {
+                memo.borrow()
+                    .iter()
+                    .flatten()
+                    .find(|(known, _)| known == slot)
+                    .map(|&(_, native)| native)
+            })
+            .ok()??;
+        Some(match native {
+            Native::Hmac(hash) => Algo::Hmac(hash),
+            Native::Unsigned => Algo::Unsigned,
+        })
+    }
+
+    pub fn remember(slot: Slot, algo: &Algo<'_>) {
+        let native = match algo {
+            Algo::Hmac(hash) => Native::Hmac(*hash),
+            Algo::Unsigned => Native::Unsigned,
+            Algo::Asymmetric(..) | Algo::Python(_) => return,
+        };
+        let _ = MEMO.try_with(|memo| {
+            let mut memo = memo.borrow_mut();
+            memo.rotate_right(1);
+            if let Some(first) = memo.first_mut() {
+                *first = Some((slot, native));
+            }
+        });
+    }
 }

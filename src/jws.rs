@@ -508,8 +508,8 @@ fn verify_signature<'py>(
             &jwk_key,
         )
     } else {
-        match registry.get_item(alg)? {
-            Some(alg_obj) => (Algo::of(py, &alg_obj)?, key),
+        match Algo::resolve(py, registry, alg)? {
+            Some(algo) => (algo, key),
             None => return fail(py, Exc::InvalidAlgorithmError, "Algorithm not supported"),
         }
     };
@@ -624,7 +624,7 @@ pub fn encode<'py>(
         base64url::encode_into(payload, token);
     }
 
-    let Some(alg_obj) = registry.get_item(&alg)? else {
+    let Some(algo) = Algo::resolve(py, registry, &alg)? else {
         return Err(pyo3::exceptions::PyNotImplementedError::new_err(
             "Algorithm not supported",
         ));
@@ -634,8 +634,7 @@ pub fn encode<'py>(
     } else {
         key.clone()
     };
-    let signature =
-        Algo::of(py, &alg_obj)?.sign(py, &key_material, token, request.enforce_min_key_length)?;
+    let signature = algo.sign(py, &key_material, token, request.enforce_min_key_length)?;
 
     if detached {
         token.truncate(payload_start);
