@@ -185,7 +185,8 @@ impl Plan {
     }
 }
 
-/// What the parallel pass keeps of an accepted token.
+/// What the parallel pass keeps of an accepted token (the header and signature only for
+/// `decode_complete`, empty otherwise).
 pub struct Accepted {
     pub header: Vec<u8>,
     pub payload: Vec<u8>,
@@ -416,11 +417,14 @@ pub fn accept<'t>(
     plan: &Plan,
     token: &'t [u8],
     memo: &mut Option<HeaderMemo<'t>>,
+    complete: bool,
 ) -> Option<Accepted> {
+    // `decode` returns the payload alone: no copies of the header and signature for it.
+    let copy = |bytes: &[u8]| if complete { bytes.to_vec() } else { Vec::new() };
     match judge(plan, token, memo, |parts| Accepted {
-        header: parts.header.to_vec(),
+        header: copy(parts.header),
         payload: parts.claims_json.as_bytes().to_vec(),
-        signature: parts.signature.to_vec(),
+        signature: copy(parts.signature),
     }) {
         Judged::Accepted(accepted) => Some(accepted),
         Judged::Rejected(_) | Judged::Undecided => None,
@@ -792,7 +796,7 @@ pub fn accept_streaming<'py>(
     mut consume: impl FnMut(usize, Vec<Option<Outcome>>) -> PyResult<()>,
 ) -> PyResult<()> {
     if tokens.len() < PARALLEL_THRESHOLD || threads == Some(1) {
-        let accepted = py.detach(|| accept_run(plan, tokens));
+        let accepted = py.detach(|| accept_run(plan, tokens, complete));
         count_accepted(&accepted);
         return consume(0, to_build(accepted));
     }
@@ -836,7 +840,7 @@ fn pipeline<'scope, 'py>(
     for (index, piece) in tokens.chunks(chunk).enumerate() {
         let sender = sender.clone();
         scope.spawn_fifo(move |_| {
-            let accepted = accept_run(plan, piece);
+            let accepted = accept_run(plan, piece, complete);
             count_accepted(&accepted);
             let outcomes = on_worker(accepted, complete);
             // The receiver lives until every job has run, so sending cannot fail.
@@ -891,11 +895,11 @@ fn on_worker(accepted: Vec<Option<Accepted>>, complete: bool) -> Vec<Option<Outc
 }
 
 /// `accept` over consecutive tokens, sharing one header memo.
-fn accept_run(plan: &Plan, tokens: &[Option<&[u8]>]) -> Vec<Option<Accepted>> {
+fn accept_run(plan: &Plan, tokens: &[Option<&[u8]>], complete: bool) -> Vec<Option<Accepted>> {
     let mut memo = None;
     tokens
         .iter()
-        .map(|token| token.and_then(|token| accept(plan, token, &mut memo)))
+        .map(|token| token.and_then(|token| accept(plan, token, &mut memo, complete)))
         .collect()
 }
 
