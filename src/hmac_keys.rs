@@ -298,7 +298,7 @@ pub fn with_secret_bytes<R>(
     f: impl FnOnce(&[u8]) -> PyResult<R>,
 ) -> PyResult<R> {
     if let Ok(text) = key.cast::<PyString>() {
-        match text.to_str() {
+        match crate::ffi::str_text(text).ok_or(()) {
             Ok(s) => f(s.as_bytes()),
             // Lone surrogates: the UnicodeEncodeError of PyJWT's `key.encode("utf-8")`.
             Err(_) => Err(text
