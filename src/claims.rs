@@ -394,52 +394,56 @@ fn check_time_claim<'py>(
     now: f64,
     leeway: &Leeway<'py>,
 ) -> PyResult<()> {
-    let number = match known {
-        Some(n) => Some(ClaimInt::Small(n)),
-        None => coerce_int(value)?,
+    // `iat`/`nbf` later than `now + leeway`, or `exp` not after `now - leeway`, fails.
+    let (sign, fails): (f64, fn(Ordering) -> bool) = match claim {
+        TimeClaim::Iat | TimeClaim::Nbf => (1.0, |order| order == Ordering::Greater),
+        TimeClaim::Exp => (-1.0, |order| order != Ordering::Greater),
     };
-    let Some(number) = number else {
-        return match claim {
-            TimeClaim::Iat => fail(
-                py,
-                Exc::InvalidIssuedAtError,
-                "Issued At claim (iat) must be an integer.",
-            ),
-            TimeClaim::Nbf => fail(
-                py,
-                Exc::DecodeError,
-                "Not Before claim (nbf) must be an integer.",
-            ),
-            TimeClaim::Exp => fail(
-                py,
-                Exc::DecodeError,
-                "Expiration Time claim (exp) must be an integer.",
-            ),
-        };
+    let order = match (known, leeway) {
+        // An integer literal against a number of seconds, the usual case: plain arithmetic,
+        // the same `now + sign * leeway` Python computes, compared exactly.
+        (Some(n), Leeway::Seconds(seconds)) => cmp_i64_f64(n, now + sign * seconds),
+        _ => {
+            let number = match known {
+                Some(n) => Some(ClaimInt::Small(n)),
+                None => coerce_int(value)?,
+            };
+            let Some(number) = number else {
+                return match claim {
+                    TimeClaim::Iat => fail(
+                        py,
+                        Exc::InvalidIssuedAtError,
+                        "Issued At claim (iat) must be an integer.",
+                    ),
+                    TimeClaim::Nbf => fail(
+                        py,
+                        Exc::DecodeError,
+                        "Not Before claim (nbf) must be an integer.",
+                    ),
+                    TimeClaim::Exp => fail(
+                        py,
+                        Exc::DecodeError,
+                        "Expiration Time claim (exp) must be an integer.",
+                    ),
+                };
+            };
+            compare(py, &number, &leeway.bound(py, now, sign)?)?
+        }
     };
+    if !order.is_some_and(fails) {
+        return Ok(());
+    }
     match claim {
         TimeClaim::Iat | TimeClaim::Nbf => {
-            let limit = leeway.bound(py, now, 1.0)?;
-            if compare(py, &number, &limit)? == Some(Ordering::Greater) {
-                let which = claim.name();
-                return fail(
-                    py,
-                    Exc::ImmatureSignatureError,
-                    format!("The token is not yet valid ({which})"),
-                );
-            }
+            let which = claim.name();
+            fail(
+                py,
+                Exc::ImmatureSignatureError,
+                format!("The token is not yet valid ({which})"),
+            )
         }
-        TimeClaim::Exp => {
-            let limit = leeway.bound(py, now, -1.0)?;
-            if matches!(
-                compare(py, &number, &limit)?,
-                Some(Ordering::Less | Ordering::Equal)
-            ) {
-                return fail(py, Exc::ExpiredSignatureError, "Signature has expired");
-            }
-        }
+        TimeClaim::Exp => fail(py, Exc::ExpiredSignatureError, "Signature has expired"),
     }
-    Ok(())
 }
 
 /// PyJWT's `int(value)`, or `None` where it raises ValueError, TypeError or OverflowError.

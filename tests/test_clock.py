@@ -605,3 +605,42 @@ def test_hand_replaced_time_time_moves_turbojwt_only() -> None:
         assert tj.decode(token, SECRET, algorithms=["HS256"]) == {"exp": CLAIM_TIME}
         with pytest.raises(ref.ExpiredSignatureError):
             ref.decode(token, SECRET, algorithms=["HS256"])
+
+
+# --- the exact boundaries -------------------------------------------------------------------
+
+BOUNDARY_NOW = T0 + 0.25  # a clock between whole seconds, as a real one nearly always is
+
+
+@pytest.mark.parametrize("leeway", [0, 5, 2.5, timedelta(seconds=5)], ids=repr)
+@pytest.mark.parametrize(
+    ("claim", "offset", "expected"),
+    [
+        # exp must be after now - leeway; iat and nbf at most now + leeway.
+        ("exp", -1, EXPIRED),
+        ("exp", 0, ACCEPTED),
+        ("exp", 1, ACCEPTED),
+        ("iat", 0, ACCEPTED),
+        ("iat", 1, IAT_FUTURE),
+        ("nbf", 0, ACCEPTED),
+        ("nbf", 1, NBF_FUTURE),
+    ],
+)
+def test_time_claims_at_the_boundary(leeway: Any, claim: str, offset: int, expected: Any) -> None:
+    """Integer claims one second either side of ``now -/+ leeway``, on a frozen clock: the
+    integer-against-seconds fast path and the general comparison (a ``timedelta`` leeway)
+    draw the line where PyJWT does."""
+    seconds = leeway.total_seconds() if isinstance(leeway, timedelta) else leeway
+    if claim == "exp":
+        # The first whole second after now - leeway, moved by offset.
+        value = int(BOUNDARY_NOW - seconds) + 1 + offset
+    else:
+        # The last whole second at or before now + leeway, moved by offset.
+        value = int(BOUNDARY_NOW + seconds) + offset
+    payload = {"sub": "boundary", claim: value}
+    token = tj.encode(payload, SECRET, algorithm="HS256")
+    with freezegun.freeze_time(utc(BOUNDARY_NOW)):
+        check_expectation(
+            lambda lib: lib.decode(token, SECRET, algorithms=["HS256"], leeway=leeway),
+            payload if expected is ACCEPTED else expected,
+        )
