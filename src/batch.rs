@@ -19,12 +19,14 @@ use jiter::{Jiter, JsonValue};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
+use smallvec::SmallVec;
 
 use crate::algorithms::Algo;
 use crate::args::Arg;
 use crate::asym_keys::{self, Use};
 use crate::base64url;
 use crate::claims::{cmp_i64_f64, ClaimChecks, Leeway};
+use crate::claims_scan;
 use crate::crypto::{Algorithm, AsymmetricKey};
 use crate::hmac_keys::{prepared_key, HmacHash, PreparedHmacKey};
 use crate::json;
@@ -398,7 +400,7 @@ pub struct Parts<'a> {
     /// The claims object's JSON text (the decoded payload).
     pub claims_json: &'a str,
     /// The members of the claims the checks read (see `claims_object`), in order.
-    pub claims: &'a Members<'a>,
+    pub claims: &'a [Member<'a>],
     pub signature: &'a [u8],
 }
 
@@ -571,7 +573,11 @@ fn header_key_choice(plan: &Plan, header: &[u8]) -> Option<KeyChoice> {
         .map(KeyChoice::Verifier)
 }
 
-pub type Members<'a> = Vec<(Cow<'a, str>, JsonValue<'a>)>;
+/// A JSON object's member: its name and value.
+pub type Member<'a> = (Cow<'a, str>, JsonValue<'a>);
+
+/// The members read from a JSON object, inline up to the registered claims and one more.
+pub type Members<'a> = SmallVec<[Member<'a>; 8]>;
 
 /// The claims the checks and the verdict columns read (the registered ones, and any the
 /// plan requires) of a JSON object, with the object as text: `None` unless `json.loads`
@@ -584,6 +590,17 @@ fn claims_object<'a>(
     data: &'a [u8],
     seen: &mut Vec<u64>,
 ) -> Option<(&'a str, Members<'a>)> {
+    // One bit per name read, so a repeated one is seen (zero past 56 required names).
+    let wanted = |name: &str| {
+        registered_index(name).map(|index| 1 << index).or_else(|| {
+            let index = plan.require.iter().position(|required| required == name)?;
+            Some(u64::checked_shl(1, u32::try_from(index + 8).ok()?).unwrap_or(0))
+        })
+    };
+    // The shape issuers write is read without a parser; anything else goes to jiter.
+    if let Some(read) = claims_scan::scan(data, wanted) {
+        return Some(read);
+    }
     let text = json::native_text(data)?;
     let mut jiter = Jiter::new(data).with_allow_inf_nan();
     let mut name = jiter.next_object().ok()?;
@@ -617,15 +634,22 @@ static NAME_HASHER: LazyLock<ahash::RandomState> =
     LazyLock::new(|| ahash::RandomState::with_seeds(0x7475, 0x7262, 0x6f6a, 0x7774));
 
 /// The registered claim names the checks and the columns read.
+const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
 fn registered_name(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "iss" => "iss",
-        "sub" => "sub",
-        "aud" => "aud",
-        "exp" => "exp",
-        "nbf" => "nbf",
-        "iat" => "iat",
-        "jti" => "jti",
+    REGISTERED.get(registered_index(name)?).copied()
+}
+
+/// `name`'s index in [`REGISTERED`], matched byte by byte (no string comparison call).
+fn registered_index(name: &str) -> Option<usize> {
+    Some(match name.as_bytes() {
+        b"iss" => 0,
+        b"sub" => 1,
+        b"aud" => 2,
+        b"exp" => 3,
+        b"nbf" => 4,
+        b"iat" => 5,
+        b"jti" => 6,
         _ => return None,
     })
 }
@@ -638,17 +662,20 @@ fn object(data: &[u8]) -> Option<Members<'_>> {
     let JsonValue::Object(members) = JsonValue::parse(data, true).ok()? else {
         return None;
     };
-    let members = Arc::unwrap_or_clone(members);
+    let members = Members::from_vec(Arc::unwrap_or_clone(members));
     let mut names: Vec<&str> = members.iter().map(|(name, _)| name.as_ref()).collect();
     names.sort_unstable();
     let unique = names.windows(2).all(|pair| pair.first() != pair.get(1));
     unique.then_some(members)
 }
 
-pub fn member<'m, 'a>(members: &'m Members<'a>, name: &str) -> Option<&'m JsonValue<'a>> {
+pub fn member<'m, 'a>(members: &'m [Member<'a>], name: &str) -> Option<&'m JsonValue<'a>> {
+    // Claim names are short: compared in line, not by a `memcmp` call per member.
+    let same =
+        |key: &str| key.len() == name.len() && key.bytes().zip(name.bytes()).all(|(a, b)| a == b);
     members
         .iter()
-        .find(|(key, _)| key == name)
+        .find(|(key, _)| same(key))
         .map(|(_, value)| value)
 }
 
@@ -686,7 +713,7 @@ enum ClaimsVerdict {
 }
 
 /// The claim checks in PyJWT's order; `None` when a check fails other than by expiry.
-fn claims_verdict(plan: &Plan, claims: &Members<'_>) -> Option<ClaimsVerdict> {
+fn claims_verdict(plan: &Plan, claims: &[Member<'_>]) -> Option<ClaimsVerdict> {
     let present = |name: &str| member(claims, name);
     if plan
         .require
@@ -717,7 +744,7 @@ fn claims_verdict(plan: &Plan, claims: &Members<'_>) -> Option<ClaimsVerdict> {
 }
 
 /// The checks PyJWT makes after `exp`: `iss`, `aud`, `sub`, `jti`.
-fn claims_after_exp_pass(plan: &Plan, claims: &Members<'_>) -> bool {
+fn claims_after_exp_pass(plan: &Plan, claims: &[Member<'_>]) -> bool {
     let present = |name: &str| member(claims, name);
     if plan.verify_iss {
         if let Some(issuer) = &plan.issuer {

@@ -107,8 +107,8 @@ pub fn verify_arrow<'py>(
         let (schema, array) =
             capsules.extract::<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)>()?;
         let (field, array) = arrow_capsule::import_array(&schema, &array)?;
-        let tokens = token_column(&field, array, column.as_deref())?;
-        let chunks = judge.column(py, &tokens)?;
+        let (tokens, text) = token_column(&field, array, column.as_deref())?;
+        let chunks = judge.column(py, &tokens, text)?;
         let verdicts = VerdictArray {
             chunks,
             whole: OnceLock::new(),
@@ -139,16 +139,32 @@ pub fn verify_arrow<'py>(
 }
 
 /// The tokens of one input array: the array itself, or the chosen column of a struct
-/// (a record batch or table).
-fn token_column(field: &Field, array: ArrayRef, column: Option<&str>) -> PyResult<ArrayRef> {
+/// (a record batch or table); and whether the producer describes them as text (the
+/// imported array holds them as binary either way).
+fn token_column(
+    field: &Field,
+    array: ArrayRef,
+    column: Option<&str>,
+) -> PyResult<(ArrayRef, bool)> {
     let index = token_field(field, column)?;
-    Ok(match index {
+    let token_type = match (index, field.data_type()) {
+        (Some(index), DataType::Struct(children)) => children
+            .get(index)
+            .map_or(field.data_type(), |child| child.data_type()),
+        _ => field.data_type(),
+    };
+    let text = matches!(
+        token_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    let tokens = match index {
         None => array,
         Some(index) => array
             .as_struct_opt()
             .and_then(|columns| columns.columns().get(index).cloned())
             .ok_or_else(|| PyValueError::new_err("invalid Arrow data: a missing column"))?,
-    })
+    };
+    Ok((tokens, text))
 }
 
 /// Which child of a struct field holds the tokens (`None`: the field itself does), after
@@ -198,27 +214,18 @@ fn token_field(field: &Field, column: Option<&str>) -> PyResult<Option<usize>> {
     }
 }
 
-/// The bytes of each token (`None` for a null), and whether the tokens are text.
-fn token_slices(array: &dyn Array) -> (Vec<Option<&[u8]>>, bool) {
-    if let Some(text) = array.as_string_opt::<i32>() {
-        return (text.iter().map(|t| t.map(str::as_bytes)).collect(), true);
-    }
-    if let Some(text) = array.as_string_opt::<i64>() {
-        return (text.iter().map(|t| t.map(str::as_bytes)).collect(), true);
-    }
-    if let Some(text) = array.as_string_view_opt() {
-        return (text.iter().map(|t| t.map(str::as_bytes)).collect(), true);
-    }
+/// The bytes of each token (`None` for a null); the import reads strings as binary.
+fn token_slices(array: &dyn Array) -> Vec<Option<&[u8]>> {
     if let Some(binary) = array.as_binary_opt::<i32>() {
-        return (binary.iter().collect(), false);
+        return binary.iter().collect();
     }
     if let Some(binary) = array.as_binary_opt::<i64>() {
-        return (binary.iter().collect(), false);
+        return binary.iter().collect();
     }
     if let Some(binary) = array.as_binary_view_opt() {
-        return (binary.iter().collect(), false);
+        return binary.iter().collect();
     }
-    (Vec::new(), false) // refused earlier by `token_field`
+    Vec::new() // refused earlier by `token_field`
 }
 
 /// One chunk's verdicts: every token the batch pass could judge is in place; the rows at
@@ -229,9 +236,10 @@ struct ChunkVerdicts {
 }
 
 impl Judge {
-    /// The verdicts on a whole column, a struct array per chunk of tokens.
-    fn column(&self, py: Python<'_>, tokens: &ArrayRef) -> PyResult<Vec<StructArray>> {
-        let (slices, text) = token_slices(tokens.as_ref());
+    /// The verdicts on a whole column, a struct array per chunk of tokens; `text` when the
+    /// tokens are strings, which the fallback then gets as `str`.
+    fn column(&self, py: Python<'_>, tokens: &ArrayRef, text: bool) -> PyResult<Vec<StructArray>> {
+        let slices = token_slices(tokens.as_ref());
         let chunks = self.judge_chunks(py, &slices);
         let mut done = Vec::with_capacity(chunks.len());
         for (index, chunk) in chunks.into_iter().enumerate() {
@@ -518,11 +526,11 @@ impl VerdictReader {
             let Some(array) = self.input.next_array()? else {
                 return Ok(None);
             };
-            let tokens = token_column(self.input.field(), array, self.column.as_deref())?;
+            let (tokens, text) = token_column(self.input.field(), array, self.column.as_deref())?;
             if let Some(plan) = self.judge.plan.as_mut() {
                 plan.set_now(refs(py)?.now(py)?);
             }
-            self.pending.extend(self.judge.column(py, &tokens)?);
+            self.pending.extend(self.judge.column(py, &tokens, text)?);
         }
     }
 }

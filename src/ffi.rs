@@ -202,6 +202,31 @@ pub fn ascii_text(bytes: &[u8]) -> Option<&str> {
     all_ascii(bytes).then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
+/// Text known to be all ASCII, so that any byte range of it is itself valid text: slices
+/// need no character-boundary checks.
+#[derive(Clone, Copy)]
+pub struct AsciiText<'a>(&'a str);
+
+impl<'a> AsciiText<'a> {
+    /// `bytes` as ASCII text, or `None` if any byte is not ASCII.
+    pub fn new(bytes: &'a [u8]) -> Option<Self> {
+        ascii_text(bytes).map(AsciiText)
+    }
+
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+
+    /// The text in `start..end`, or `None` past the end.
+    #[inline(always)]
+    pub fn slice(self, start: usize, end: usize) -> Option<&'a str> {
+        let bytes = self.0.as_bytes().get(start..end)?;
+        // SAFETY: every byte of the text is ASCII (checked in `new`), so every byte range
+        // of it is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    }
+}
+
 /// Whether every byte is below 0x80, sixteen bytes at a time (the last sixteen loaded once
 /// more, overlapping, rather than a byte loop over the rest).
 #[cfg(target_arch = "x86_64")]
@@ -1071,7 +1096,7 @@ pub mod arrow_capsule {
     use arrow_array::ffi::{from_ffi_and_data_type, FFI_ArrowArray, FFI_ArrowSchema};
     use arrow_array::ffi_stream::FFI_ArrowArrayStream;
     use arrow_array::{make_array, ArrayRef};
-    use arrow_schema::{ArrowError, Field};
+    use arrow_schema::{ArrowError, DataType, Field};
     use pyo3::exceptions::PyValueError;
     use pyo3::prelude::*;
     use pyo3::types::PyCapsule;
@@ -1091,7 +1116,8 @@ pub mod arrow_capsule {
         Field::try_from(schema).map_err(arrow_error)
     }
 
-    /// The array an `__arrow_c_array__` capsule pair holds, moved out of its capsule.
+    /// The array an `__arrow_c_array__` capsule pair holds, moved out of its capsule: its
+    /// field as the producer describes it, and the array with strings read as binary.
     pub fn import_array(
         schema: &Bound<'_, PyCapsule>,
         array: &Bound<'_, PyCapsule>,
@@ -1114,13 +1140,38 @@ pub mod arrow_capsule {
             ));
         }
         // SAFETY: `raw` is an owned, unreleased `ArrowArray` whose producer described it
-        // with `field`'s type; the import reads its buffers only through the lengths and
-        // offsets the struct declares, and `validate_full` below checks those against the
-        // buffers before any value is read.
-        let data = unsafe { from_ffi_and_data_type(raw, field.data_type().clone()) }
+        // with `field`'s type, whose buffers `bytes_type` keeps (a string type's binary
+        // twin has the same layout); the import reads its buffers only through the lengths
+        // and offsets the struct declares, and `validate_full` below checks those against
+        // the buffers before any value is read.
+        let data = unsafe { from_ffi_and_data_type(raw, bytes_type(field.data_type())) }
             .map_err(arrow_error)?;
         data.validate_full().map_err(arrow_error)?;
         Ok(data)
+    }
+
+    /// `data_type` with every string type, at the top or in a struct, read as its binary
+    /// twin. Tokens are judged as bytes, so the strings are not checked for UTF-8 on import
+    /// (a pass over every byte of every string column); a token that is not UTF-8 is
+    /// invalid, as `decode` finds.
+    fn bytes_type(data_type: &DataType) -> DataType {
+        match data_type {
+            DataType::Utf8 => DataType::Binary,
+            DataType::LargeUtf8 => DataType::LargeBinary,
+            DataType::Utf8View => DataType::BinaryView,
+            DataType::Struct(fields) => DataType::Struct(
+                fields
+                    .iter()
+                    .map(|field| {
+                        field
+                            .as_ref()
+                            .clone()
+                            .with_data_type(bytes_type(field.data_type()))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
     }
 
     /// An Arrow C stream of arrays of one field's type.
@@ -1166,7 +1217,7 @@ pub mod arrow_capsule {
             &self.field
         }
 
-        /// The next array, or `None` at the end of the stream.
+        /// The next array (strings read as binary), or `None` at the end of the stream.
         pub fn next_array(&mut self) -> PyResult<Option<ArrayRef>> {
             let Some(get_next) = self.raw.get_next else {
                 return Ok(None);

@@ -391,7 +391,7 @@ fn is_stop(byte: u8) -> bool {
 /// The index of the first byte of `bytes` that [`is_stop`]: sixteen bytes at a time with
 /// SSE2 while sixteen remain, then eight at a time.
 #[cfg(target_arch = "x86_64")]
-fn first_stop(bytes: &[u8]) -> Option<usize> {
+pub fn first_stop(bytes: &[u8]) -> Option<usize> {
     let (offset, rest) = crate::ffi::first_string_stop_sse2(bytes);
     match offset {
         Some(found) => Some(found),
@@ -400,7 +400,7 @@ fn first_stop(bytes: &[u8]) -> Option<usize> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn first_stop(bytes: &[u8]) -> Option<usize> {
+pub fn first_stop(bytes: &[u8]) -> Option<usize> {
     first_stop_by_words(bytes)
 }
 

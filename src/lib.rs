@@ -19,6 +19,7 @@ mod base64url;
 mod batch;
 mod bearer;
 mod claims;
+mod claims_scan;
 mod column;
 pub mod crypto;
 mod errors;

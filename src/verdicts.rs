@@ -18,7 +18,7 @@ use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use jiter::JsonValue;
 use pyo3::FromPyObject;
 
-use crate::batch::Members;
+use crate::batch::Member;
 
 /// The time zone of the timestamp columns: claims are seconds since the epoch, in UTC.
 const UTC: &str = "UTC";
@@ -143,7 +143,7 @@ impl VerdictBuilder {
     }
 
     /// A valid token: its decoded header and claims, and the claims' JSON text.
-    pub fn append_valid(&mut self, header: &[u8], claims: &Members<'_>, claims_json: &str) {
+    pub fn append_valid(&mut self, header: &[u8], claims: &[Member<'_>], claims_json: &str) {
         if self.header.bytes.is_empty() || self.header.bytes != header {
             self.header = HeaderFields::read(header);
         }
@@ -264,7 +264,7 @@ impl VerdictBuilder {
 }
 
 /// The value of the last member named `name`: `json.loads` keeps the last of duplicates.
-fn last_member<'m, 'a>(members: &'m Members<'a>, name: &str) -> Option<&'m JsonValue<'a>> {
+fn last_member<'m, 'a>(members: &'m [Member<'a>], name: &str) -> Option<&'m JsonValue<'a>> {
     members
         .iter()
         .rev()

@@ -225,6 +225,23 @@ def test_wrong_inputs_are_refused_clearly() -> None:
     assert len(arrow.verify(pa.array([], type=pa.string()), SECRET, algorithms=ALGORITHMS)) == 0
 
 
+def test_text_that_is_not_utf8_is_an_invalid_token() -> None:
+    # Strings are read as bytes, unchecked for UTF-8: a producer's invalid text is judged
+    # as decode judges the text it stands for (with U+FFFD for each bad sequence).
+    good = MIXED[0].encode()
+    values = good + b"\xff\xfe" + good
+    offsets = pa.py_buffer(pa.array([0, len(good), len(good) + 2], pa.int32()).buffers()[1])
+    column = pa.Array.from_buffers(pa.string(), 2, [None, offsets, pa.py_buffer(values)])
+    with pytest.raises(pa.ArrowInvalid):
+        column.validate(full=True)  # pyarrow agrees the column is not valid UTF-8
+    table = rows(arrow.verify(column, SECRET, algorithms=ALGORITHMS, audience="api"))
+    assert table == [
+        decode_outcome(MIXED[0], algorithms=ALGORITHMS, audience="api"),
+        decode_outcome("\ufffd\ufffd", algorithms=ALGORITHMS, audience="api"),
+    ]
+    assert table[1]["error"] == "DecodeError"
+
+
 def test_jwk_set_picks_the_key_by_kid() -> None:
     keys = {"a": "a-secret-0123456789-0123456789-0123", "b": "b-secret-0123456789-0123456789-0123"}
     jwks = PyJWKSet.from_dict(
