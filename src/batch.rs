@@ -590,12 +590,8 @@ fn claims_object<'a>(
     data: &'a [u8],
     seen: &mut Vec<u64>,
 ) -> Option<(&'a str, Members<'a>)> {
-    // One bit per name read, so a repeated one is seen (zero past 56 required names).
     let wanted = |name: &str| {
-        registered_index(name).map(|index| 1 << index).or_else(|| {
-            let index = plan.require.iter().position(|required| required == name)?;
-            Some(u64::checked_shl(1, u32::try_from(index + 8).ok()?).unwrap_or(0))
-        })
+        registered_index(name).is_some() || plan.require.iter().any(|required| required == name)
     };
     // The shape issuers write is read without a parser; anything else goes to jiter.
     if let Some(read) = claims_scan::scan(data, wanted) {

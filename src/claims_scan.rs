@@ -15,25 +15,26 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use jiter::JsonValue;
+use smallvec::SmallVec;
 
-use crate::batch::Members;
+use crate::batch::{Member, Members};
 use crate::ffi::AsciiText;
 
 /// Deeper skipped values are left to the general parser (the depth limit is checked before).
 const MAX_DEPTH: usize = 32;
 
+/// Objects with more members go to the general parser: each name is compared with the
+/// ones before it, which must stay cheap.
+const MAX_MEMBERS: usize = 32;
+
 /// A skipped number longer than this is left to the general parser, which applies
 /// CPython's limit on integer digits.
 const MAX_SKIPPED_NUMBER: usize = 64;
 
-/// The text of `data` and, in order, its members whose names `wanted` gives a bit, when
-/// `data` is a JSON object this scanner reads exactly (see the module documentation).
-/// Distinct wanted names have distinct bits, which tell a repeated name; a zero bit makes
-/// the scanner give up.
-pub fn scan<'a>(
-    data: &'a [u8],
-    wanted: impl Fn(&str) -> Option<u64>,
-) -> Option<(&'a str, Members<'a>)> {
+/// The text of `data` and, in order, its members whose names `wanted` accepts, when `data`
+/// is a JSON object this scanner reads exactly (see the module documentation) and no name
+/// repeats at its top level.
+pub fn scan<'a>(data: &'a [u8], wanted: impl Fn(&str) -> bool) -> Option<(&'a str, Members<'a>)> {
     let text = AsciiText::new(data)?;
     let mut scanner = Scanner {
         text,
@@ -44,8 +45,10 @@ pub fn scan<'a>(
         return None;
     }
     scanner.at += 1;
-    let mut members = Members::with_capacity(8);
-    let mut seen = 0u64;
+    // More members than these go to the general parser.
+    let mut slots: [Member<'a>; 8] = std::array::from_fn(|_| (Cow::Borrowed(""), JsonValue::Null));
+    let mut count = 0;
+    let mut names = SmallVec::<[&str; MAX_MEMBERS]>::new();
     if scanner.next_significant()? == b'}' {
         scanner.at += 1;
     } else {
@@ -58,14 +61,19 @@ pub fn scan<'a>(
                 return None;
             }
             scanner.at += 1;
-            if let Some(bit) = wanted(name) {
-                // `json.loads` keeps a repeated name's last value: the general parser decides.
-                if bit == 0 || seen & bit != 0 {
-                    return None;
-                }
-                seen |= bit;
-                let value = scanner.member_value()?;
-                members.push((Cow::Borrowed(name), value));
+            // `json.loads` keeps a repeated name's last value: the general parser decides.
+            if names.len() == MAX_MEMBERS || names.iter().any(|known| same_text(known, name)) {
+                return None;
+            }
+            names.push(name);
+            if wanted(name) {
+                // The member is written where it stays: built on the stack and then moved,
+                // its fresh fields stalled the wider loads that copied it (a store not yet
+                // written cannot be forwarded to a load wider than itself).
+                let (key, value) = slots.get_mut(count)?;
+                *key = Cow::Borrowed(name);
+                scanner.member_value(value)?;
+                count += 1;
             } else {
                 scanner.skip_value(0)?;
             }
@@ -80,7 +88,13 @@ pub fn scan<'a>(
         }
     }
     scanner.skip_whitespace();
-    (scanner.at == scanner.bytes.len()).then_some((text.as_str(), members))
+    (scanner.at == scanner.bytes.len())
+        .then(|| (text.as_str(), Members::from_buf_and_len(slots, count)))
+}
+
+/// Names are short: compared in line, not by a `memcmp` call each.
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 struct Scanner<'a> {
@@ -132,9 +146,9 @@ impl<'a> Scanner<'a> {
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
-    /// A returned member's value, as the general parser gives it.
-    fn member_value(&mut self) -> Option<JsonValue<'a>> {
-        Some(match self.next_significant()? {
+    /// A returned member's value, as the general parser gives it, written to `value`.
+    fn member_value(&mut self, value: &mut JsonValue<'a>) -> Option<()> {
+        *value = match self.next_significant()? {
             b'"' => JsonValue::Str(Cow::Borrowed(self.string()?)),
             b'-' | b'0'..=b'9' => JsonValue::Int(self.integer()?),
             b't' => {
@@ -151,7 +165,8 @@ impl<'a> Scanner<'a> {
             }
             b'[' => JsonValue::Array(Arc::new(self.strings()?)),
             _ => return None,
-        })
+        };
+        Some(())
     }
 
     /// An array of strings (an `aud` list).
@@ -186,11 +201,11 @@ impl<'a> Scanner<'a> {
         let mut at = digits_start;
         let mut magnitude = 0i64;
         while let Some(&digit @ b'0'..=b'9') = self.bytes.get(at) {
+            if at - digits_start == 18 {
+                return None; // a 19th digit may not fit an i64
+            }
             magnitude = magnitude * 10 + i64::from(digit - b'0');
             at += 1;
-            if at - digits_start > 18 {
-                return None;
-            }
         }
         let digits = at - digits_start;
         let leading_zero = digits > 1 && self.bytes.get(digits_start) == Some(&b'0');
@@ -315,29 +330,27 @@ mod tests {
 
     const WANTED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
-    fn wanted(name: &str) -> Option<u64> {
-        WANTED
-            .iter()
-            .position(|known| *known == name)
-            .map(|index| 1 << index)
+    fn wanted(name: &str) -> bool {
+        WANTED.contains(&name)
     }
 
     /// The members the general parser gives the wanted names, when the document is an
-    /// object whose wanted names are not repeated.
+    /// object with no repeated name.
     fn reference(data: &[u8]) -> Option<Vec<(String, JsonValue<'static>)>> {
         let JsonValue::Object(members) = JsonValue::parse(data, true).ok()? else {
             return None;
         };
-        let mut found: Vec<(String, JsonValue<'static>)> = Vec::new();
-        for (name, value) in members.iter() {
-            if wanted(name).is_some() {
-                if found.iter().any(|(known, _)| known == name) {
-                    return None;
-                }
-                found.push((name.to_string(), value.clone().into_static()));
-            }
+        let mut names: Vec<&str> = members.iter().map(|(name, _)| name.as_ref()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|pair| pair.first() == pair.get(1)) {
+            return None;
         }
-        Some(found)
+        let found = members.iter().filter(|(name, _)| wanted(name));
+        Some(
+            found
+                .map(|(name, value)| (name.to_string(), value.clone().into_static()))
+                .collect(),
+        )
     }
 
     fn scanned(data: &[u8]) -> Option<Vec<(String, JsonValue<'static>)>> {
@@ -384,7 +397,10 @@ mod tests {
             r#"{"exp":1e3}"#,
             r#"{"exp":-0}"#,
             r#"{"exp":1234567890123456789}"#,
+            r#"{"exp":9999999999999999999}"#,
+            r#"{"exp":-9999999999999999999}"#,
             r#"{"exp":1,"exp":2}"#,
+            r#"{"x":1,"exp":2,"x":3}"#,
             r#"{"aud":["a",1]}"#,
             r#"{"n":NaN}"#,
             r#"{"n":-Infinity}"#,
@@ -413,6 +429,12 @@ mod tests {
         for document in documents {
             assert!(scanned(document.as_bytes()).is_none(), "{document}");
         }
+        let many: Vec<String> = (0..=MAX_MEMBERS).map(|i| format!("\"m{i}\":{i}")).collect();
+        let many = format!("{{{}}}", many.join(","));
+        assert!(scanned(many.as_bytes()).is_none());
+        let few: Vec<String> = (0..MAX_MEMBERS).map(|i| format!("\"m{i}\":{i}")).collect();
+        let few = format!("{{{}}}", few.join(","));
+        assert!(scanned(few.as_bytes()).is_some());
         let deep = format!("{{\"n\":{}{}}}", "[".repeat(40), "]".repeat(40));
         assert!(scanned(deep.as_bytes()).is_none());
     }
