@@ -156,7 +156,7 @@ impl<'py, 'a> Parser<'py, 'a> {
     #[inline(always)]
     fn string_value(&mut self) -> Option<Bound<'py, PyAny>> {
         let text = self.string()?;
-        self.strings.get(self.py, text).ok().map(Bound::into_any)
+        self.strings.get(self.py, text).map(Bound::into_any)
     }
 
     fn literal(
@@ -194,7 +194,14 @@ impl<'py, 'a> Parser<'py, 'a> {
             // Most members are strings or numbers: read here, without `value`'s dispatch
             // and frame, and a number's integer value kept for the time claims.
             let (value, integer) = match self.next_significant()? {
-                b'"' => (self.string_value()?, None),
+                b'"' => match known {
+                    Some(name) => {
+                        let text = self.string()?;
+                        let value = self.strings.get_for_name(self.py, text, name)?;
+                        (value.into_any(), None)
+                    }
+                    None => (self.string_value()?, None),
+                },
                 b'0'..=b'9' => self.number()?,
                 _ => (self.value(depth)?, None),
             };
@@ -268,7 +275,7 @@ impl<'py, 'a> Parser<'py, 'a> {
         let text = self.string()?;
         match known_key(py, text) {
             Some((index, interned)) => Some((interned, Some(index))),
-            None => Some((self.strings.get(py, text).ok()?, None)),
+            None => Some((self.strings.get(py, text)?, None)),
         }
     }
 
@@ -451,6 +458,9 @@ const KNOWN_KEYS: [&str; 24] = [
     "email",
     "sid",
 ];
+
+// Each known name has its own miss count in the string table.
+const _: () = assert!(KNOWN_KEYS.len() <= crate::string_cache::COUNTED_NAMES);
 
 static INTERNED: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
 

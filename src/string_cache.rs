@@ -11,6 +11,12 @@
 //! direct-mapped table they would evict each other on every token), and a token's one-off
 //! strings (subjects, session ids) replace one-off strings before recurring ones.
 //!
+//! Some names carry a new value in nearly every token (`sub`, `jti`, session ids). Their
+//! values only cost the table a lookup that misses, and a slot: each thread counts, per
+//! claim name the JSON builder knows, the misses in a row, and after [`BYPASS_AFTER`] the
+//! name's values are made directly, with one lookup in sixteen still made so that a name
+//! whose values start to recur (one user's many requests) is seen again.
+//!
 //! Each thread has its own table (in the JSON builder's per-thread scratch), so decoding
 //! threads share no lock or cache line (on a free-threaded build they run in parallel). A
 //! parse borrows the thread's table for its whole document; a parse that finds it borrowed
@@ -25,6 +31,10 @@ use pyo3::types::PyString;
 const MAX_LEN: usize = 24;
 /// A power of two: the bucket is the hash's low bits.
 const BUCKETS: usize = 512;
+/// Misses in a row after which a name's values skip the table.
+const BYPASS_AFTER: u8 = 16;
+/// Names whose misses are counted (the JSON builder's known names are numbered below it).
+pub const COUNTED_NAMES: usize = 32;
 
 #[derive(Default)]
 struct Slot {
@@ -102,63 +112,127 @@ static SEEDS: LazyLock<[u64; 4]> = LazyLock::new(|| {
     [0u64, 1, 2, 3].map(|index| random.hash_one(index) | 1)
 });
 
-/// A table of recent strings, made on first use.
-#[derive(Default)]
-pub struct StringTable(Option<Table>);
+/// A table of recent strings, made on first use, and the misses in a row of each counted
+/// name's values.
+pub struct StringTable {
+    table: Option<Table>,
+    misses: [u8; COUNTED_NAMES],
+}
 
 impl StringTable {
     pub const fn new() -> Self {
-        StringTable(None)
+        StringTable {
+            table: None,
+            misses: [0; COUNTED_NAMES],
+        }
     }
 
     /// The table, for one document's strings.
     pub fn strings(&mut self) -> Strings<'_> {
         Strings {
-            table: Some(self.0.get_or_insert_with(new_table)),
+            table: Some(self.table.get_or_insert_with(new_table)),
+            misses: Some(&mut self.misses),
         }
+    }
+}
+
+impl Default for StringTable {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 /// One document's strings: through a table, or (`none`) made directly.
 pub struct Strings<'t> {
     table: Option<&'t mut Table>,
+    misses: Option<&'t mut [u8; COUNTED_NAMES]>,
 }
 
 impl Strings<'_> {
     /// Strings made directly, for a parse that has no table.
     pub fn none() -> Self {
-        Strings { table: None }
+        Strings {
+            table: None,
+            misses: None,
+        }
     }
 
-    /// `str(text)`, the cached object when `text` was made recently.
-    pub fn get<'py>(&mut self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyString>> {
+    /// `str(text)` for the value of the counted name `name` (below [`COUNTED_NAMES`]):
+    /// through the table unless that name's values have kept missing it. `None` if
+    /// Python could not make the string.
+    ///
+    /// (These functions return an `Option`, which comes back in a register: a returned
+    /// `PyResult` is written to memory field by field and read back at once with wider
+    /// loads, which stall until the fields are written.)
+    pub fn get_for_name<'py>(
+        &mut self,
+        py: Python<'py>,
+        text: &str,
+        name: usize,
+    ) -> Option<Bound<'py, PyString>> {
+        let count = self
+            .misses
+            .as_deref()
+            .and_then(|all| all.get(name))
+            .copied()
+            .unwrap_or(0);
+        let (string, next) = if count >= BYPASS_AFTER {
+            // Counts on through 255 and wraps to 0: then sixteen lookups in a row, one
+            // bypassed run of 240 values in every 256.
+            (
+                crate::ffi::ascii_string(py, text).ok()?,
+                count.wrapping_add(1),
+            )
+        } else {
+            let (string, hit) = self.lookup(py, text)?;
+            (string, if hit { 0 } else { count + 1 })
+        };
+        if let Some(slot) = self.misses.as_deref_mut().and_then(|all| all.get_mut(name)) {
+            *slot = next;
+        }
+        Some(string)
+    }
+
+    /// `str(text)`, the cached object when `text` was made recently; `None` if Python
+    /// could not make the string.
+    pub fn get<'py>(&mut self, py: Python<'py>, text: &str) -> Option<Bound<'py, PyString>> {
+        self.lookup(py, text).map(|(string, _)| string)
+    }
+
+    /// `str(text)`, and whether it came from the table.
+    fn lookup<'py>(&mut self, py: Python<'py>, text: &str) -> Option<(Bound<'py, PyString>, bool)> {
+        let made = |py| {
+            crate::ffi::ascii_string(py, text)
+                .ok()
+                .map(|string| (string, false))
+        };
         let Some(table) = self.table.as_mut() else {
-            return crate::ffi::ascii_string(py, text);
+            return made(py);
         };
         let Some(words) = Words::of(text.as_bytes()) else {
-            return crate::ffi::ascii_string(py, text);
+            return made(py);
         };
         let Some(bucket) = table.get_mut(words.bucket()) else {
-            return crate::ffi::ascii_string(py, text);
+            return made(py);
         };
         for (way, slot) in bucket.slots.iter().enumerate() {
             if let (true, Some(string)) = (slot.text == words, &slot.string) {
                 bucket.recent = way;
-                return Ok(string.bind(py).clone());
+                return Some((string.bind(py).clone(), true));
             }
         }
-        let made = crate::ffi::ascii_string(py, text)?;
+        let made = crate::ffi::ascii_string(py, text).ok()?;
         let way = 1 - bucket.recent;
         bucket.recent = way;
         let Some(slot) = bucket.slots.get_mut(way) else {
-            return Ok(made);
+            return Some((made, false));
         };
         slot.text = words;
         // The string it replaces is released here (a `str` has no finaliser to run), as a
         // `Bound`: dropping a `Py` would first ask whether this thread is attached.
         let replaced = slot.string.replace(made.clone().unbind());
         drop(replaced.map(|string| string.into_bound(py)));
-        Ok(made)
+        Some((made, false))
     }
 }
 
@@ -202,12 +276,12 @@ mod tests {
             let other = strings.get(py, "admins").map(Bound::unbind);
             let long = "x".repeat(MAX_LEN + 1);
             let long_made = strings.get(py, &long).map(|s| s.to_string());
-            assert!(matches!((&first, &again), (Ok(a), Ok(b)) if a.is(b)));
-            assert!(matches!(&other, Ok(o) if o.bind(py).to_str().ok() == Some("admins")));
-            assert_eq!(long_made.ok(), Some(long));
+            assert!(matches!((&first, &again), (Some(a), Some(b)) if a.is(b)));
+            assert!(matches!(&other, Some(o) if o.bind(py).to_str().ok() == Some("admins")));
+            assert_eq!(long_made, Some(long));
             // A document without the table still gets its strings.
             let mut nested = Strings::none();
-            assert!(matches!(nested.get(py, "admin"), Ok(s) if s.to_str().ok() == Some("admin")));
+            assert!(matches!(nested.get(py, "admin"), Some(s) if s.to_str().ok() == Some("admin")));
         });
     }
 
@@ -229,7 +303,7 @@ mod tests {
             };
             let mut table = StringTable::new();
             let mut strings = table.strings();
-            let mut get = |text: &str| strings.get(py, text).map(Bound::unbind).ok();
+            let mut get = |text: &str| strings.get(py, text).map(Bound::unbind);
             let (first_made, second_made) = (get("s0"), get(second));
             let same_object = |a: &Option<Py<PyString>>, b: &Option<Py<PyString>>| matches!((a, b), (Some(a), Some(b)) if a.is(b));
             assert!(same_object(&get("s0"), &first_made));
@@ -238,6 +312,36 @@ mod tests {
             let _ = get(third);
             assert!(same_object(&get(second), &second_made));
             assert!(!same_object(&get("s0"), &first_made));
+        });
+    }
+
+    #[test]
+    fn a_name_whose_values_keep_missing_skips_the_table_for_a_while() {
+        Python::initialize();
+        Python::attach(|py| {
+            let mut table = StringTable::new();
+            let mut strings = table.strings();
+            let (name, other) = (3, 4);
+            let same = |a: &Option<Bound<'_, PyString>>, b: &Option<Bound<'_, PyString>>| matches!((a, b), (Some(a), Some(b)) if a.is(b));
+            let mut get = |text: &str, name| strings.get_for_name(py, text, name);
+            let first = get("tenant-a", name);
+            assert!(same(&first, &get("tenant-a", name)));
+            for i in 0..BYPASS_AFTER {
+                let _ = get(&format!("one-off-{i}"), name);
+            }
+            // Made directly now: the same text twice is two objects, with the right text.
+            let (made, again) = (get("tenant-b", name), get("tenant-b", name));
+            assert!(!same(&made, &again));
+            assert!(matches!(&made, Some(s) if s.to_str().ok() == Some("tenant-b")));
+            // Another name's values still go through the table.
+            let shared = get("tenant-c", other);
+            assert!(same(&shared, &get("tenant-c", other)));
+            // After the bypassed run (two values of it above), lookups resume.
+            for i in 2..(256 - usize::from(BYPASS_AFTER)) {
+                let _ = get(&format!("skipped-{i}"), name);
+            }
+            let made = get("tenant-d", name);
+            assert!(same(&made, &get("tenant-d", name)));
         });
     }
 }
