@@ -6,7 +6,8 @@ layout `VerifyCase::parse` reads:
 ``[key index][algorithm index][message length, u16 LE][message][signature]``.
 The token seeds use the layout of `TokenCase::parse` (fuzz/src/token.rs):
 ``[secret][now][leeway][audience][issuer][mutation][argument, u16 LE][header length, u16 LE]
-[header JSON][payload JSON]``; the bearer seeds are header values.
+[header JSON][payload JSON]``; the bearer seeds are header values, the claims_scan seeds
+JSON documents.
 """
 
 from __future__ import annotations
@@ -160,6 +161,9 @@ def token_seeds() -> None:
         "crit": token_seed(b'{"alg":"HS256","crit":["exp"],"exp":1}', b"{}"),
         "b64-false": token_seed(b'{"alg":"HS256","b64":false}', b"{}"),
         "duplicate-exp": token_seed(HS256, b'{"exp":1,"exp":1800000000}'),
+        # Found by this target: a repeated name the checks do not read, and a 19-digit claim.
+        "duplicate-unread-name": token_seed(HS256, b'{"sub":"a","nbp":1,"nbp":2,"nbf":17}'),
+        "nineteen-digit-exp": token_seed(HS256, b'{"exp":9230000000090570880797}'),
         "duplicate-alg": token_seed(b'{"alg":"none","alg":"HS256"}', b"{}"),
         "non-finite": token_seed(HS256, b'{"exp":NaN,"aud":Infinity,"x":-Infinity}'),
         "huge-numbers": token_seed(
@@ -205,6 +209,32 @@ def bearer_seeds() -> None:
         (directory / name).write_bytes(seed)
 
 
+CLAIMS_SCAN_SEEDS = {
+    "registered": b'{"iss":"https://issuer","sub":"user-1","aud":"api","exp":1800000000,'
+    b'"nbf":1700000000,"iat":1700000000,"jti":"id-1"}',
+    "custom-claims": b'{"sub":"u","scope":"read write","roles":["a","b"],"n":-1.5e3,'
+    b'"ok":true,"none":null,"nested":{"a":[1,{"b":"c"}],"d":{}}}',
+    "aud-list": b'{"aud":["api","web"],"exp":-5}',
+    "whitespace": b' {\n "exp" :\t1 ,\r"iat":2 } ',
+    "escape": b'{"sub":"a\\"b"}',
+    "float-exp": b'{"exp":1700000000.5}',
+    "minus-zero": b'{"iat":-0}',
+    "nineteen-digits": b'{"exp":1234567890123456789}',
+    "duplicate": b'{"x":1,"exp":2,"x":3}',
+    "non-finite": b'{"n":NaN,"m":-Infinity}',
+    "non-ascii": '{"sub":"café"}'.encode(),
+    "leading-zero": b'{"n":01}',
+    "trailing-comma": b'{"exp":1,}',
+    "deep": b'{"n":' + b"[" * 40 + b"]" * 40 + b"}",
+}
+
+
+def claims_scan_seeds() -> None:
+    directory = reset("claims_scan")
+    for name, seed in CLAIMS_SCAN_SEEDS.items():
+        (directory / name).write_bytes(seed)
+
+
 def key_pem_seeds() -> None:
     copy_fixtures("key_pem", "*.pem")
     shutil.copy(KEYS_DIR / "rsa2048.openssh.priv", CORPUS_DIR / "key_pem")
@@ -217,6 +247,7 @@ TARGETS = {
     "key_jwk": lambda: copy_fixtures("key_jwk", "*.jwk.json"),
     "verify": verify_seeds,
     "token": token_seeds,
+    "claims_scan": claims_scan_seeds,
     "bearer": bearer_seeds,
 }
 

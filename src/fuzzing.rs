@@ -1,8 +1,8 @@
 //! Pure-Rust entry points of the token path, for the fuzz targets in `fuzz/`.
 //!
 //! Everything here runs without a Python interpreter: the batch pass's `accept` (base64url,
-//! JSON, header, HMAC and claim checks), the segment decoder, the `Bearer` header parser and
-//! the JSON depth check. The Python-facing functions wrap these same pieces.
+//! JSON, header, HMAC and claim checks), its claims scanner, the segment decoder, the
+//! `Bearer` header parser and the JSON depth check. The Python-facing functions wrap these same pieces.
 
 use crate::base64url;
 use crate::batch::{self, Plan};
@@ -102,6 +102,53 @@ pub fn base64url_decode(segment: &[u8]) -> Option<Vec<u8>> {
 #[must_use]
 pub fn parse_bearer(value: &[u8]) -> Option<&[u8]> {
     bearer::parse(value).ok()
+}
+
+/// A claim value as the batch pass's claims scanner returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScannedValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    /// An array of strings; `None` stands for any other item (which the scanner refuses).
+    Array(Vec<Option<String>>),
+    /// Anything else (which the scanner never returns).
+    Other,
+}
+
+/// The registered claims (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`) the batch pass's
+/// claims scanner reads from `json`, in order, or `None` where it leaves the object to the
+/// general parser. The scanner also returns the text it read, which must be `json` itself
+/// (a difference panics).
+#[must_use]
+pub fn scan_claims(json: &[u8]) -> Option<Vec<(String, ScannedValue)>> {
+    use jiter::JsonValue;
+    const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+    let (text, members) = crate::claims_scan::scan(json, |name| REGISTERED.contains(&name))?;
+    assert_eq!(text.as_bytes(), json, "the scanner returned other text");
+    let value = |value: &JsonValue<'_>| match value {
+        JsonValue::Null => ScannedValue::Null,
+        JsonValue::Bool(b) => ScannedValue::Bool(*b),
+        JsonValue::Int(i) => ScannedValue::Int(*i),
+        JsonValue::Str(s) => ScannedValue::Str(s.to_string()),
+        JsonValue::Array(items) => ScannedValue::Array(
+            items
+                .iter()
+                .map(|item| match item {
+                    JsonValue::Str(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => ScannedValue::Other,
+    };
+    Some(
+        members
+            .iter()
+            .map(|(name, member)| (name.to_string(), value(member)))
+            .collect(),
+    )
 }
 
 /// Whether `json` nests deeper than the process-wide depth limit (1000 without an interpreter).

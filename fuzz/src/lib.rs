@@ -6,12 +6,14 @@
 //! components load back into the same key.
 //!
 //! The token path's checks live in [`token`] (the batch pass's `accept`, against the
-//! independent `hmac_reference` and `pyjwt_reference`) and [`bearer`] (the header parser).
+//! independent `hmac_reference` and `pyjwt_reference`), [`claims_scan`] (the pass's claims
+//! scanner, against `pyjwt_reference`) and [`bearer`] (the header parser).
 //!
 //! A broken expectation panics: that is how a fuzz target reports a finding.
 #![allow(clippy::missing_panics_doc)]
 
 pub mod bearer;
+pub mod claims_scan;
 mod hmac_reference;
 mod pyjwt_reference;
 mod rsa_reference;
