@@ -630,7 +630,7 @@ static NAME_HASHER: LazyLock<ahash::RandomState> =
     LazyLock::new(|| ahash::RandomState::with_seeds(0x7475, 0x7262, 0x6f6a, 0x7774));
 
 /// The registered claim names the checks and the columns read.
-const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+pub const REGISTERED: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
 fn registered_name(name: &str) -> Option<&'static str> {
     REGISTERED.get(registered_index(name)?).copied()
@@ -666,12 +666,9 @@ fn object(data: &[u8]) -> Option<Members<'_>> {
 }
 
 pub fn member<'m, 'a>(members: &'m [Member<'a>], name: &str) -> Option<&'m JsonValue<'a>> {
-    // Claim names are short: compared in line, not by a `memcmp` call per member.
-    let same =
-        |key: &str| key.len() == name.len() && key.bytes().zip(name.bytes()).all(|(a, b)| a == b);
     members
         .iter()
-        .find(|(key, _)| same(key))
+        .find(|(key, _)| claims_scan::same_text(key, name))
         .map(|(_, value)| value)
 }
 

@@ -92,8 +92,8 @@ pub fn scan<'a>(data: &'a [u8], wanted: impl Fn(&str) -> bool) -> Option<(&'a st
         .then(|| (text.as_str(), Members::from_buf_and_len(slots, count)))
 }
 
-/// Names are short: compared in line, not by a `memcmp` call each.
-fn same_text(a: &str, b: &str) -> bool {
+/// Claim names are short: compared in line, not by a `memcmp` call each.
+pub fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 

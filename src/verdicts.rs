@@ -268,7 +268,7 @@ fn last_member<'m, 'a>(members: &'m [Member<'a>], name: &str) -> Option<&'m Json
     members
         .iter()
         .rev()
-        .find(|(key, _)| key == name)
+        .find(|(key, _)| crate::claims_scan::same_text(key, name))
         .map(|(_, value)| value)
 }
 
