@@ -55,6 +55,7 @@ impl<'py> Algo<'py> {
     /// free-threaded build no reference-count write to the algorithm object every thread
     /// shares. The object behind a remembered name is taken as it was when first resolved:
     /// its class and `hash_alg`, which nothing in PyJWT changes after construction.
+    #[inline]
     pub fn resolve(
         py: Python<'py>,
         registry: &Bound<'py, PyDict>,
@@ -65,7 +66,7 @@ impl<'py> Algo<'py> {
             .cast_exact::<PyString>()
             .ok()
             .and_then(crate::ffi::str_text)
-            .and_then(memo::Name::new);
+            .and_then(|text| memo::Name::of(text.as_bytes()));
         let slot = version.zip(name).map(|(version, name)| memo::Slot {
             registry: registry.as_ptr() as usize,
             version,
@@ -74,6 +75,18 @@ impl<'py> Algo<'py> {
         if let Some(native) = slot.as_ref().and_then(memo::find) {
             return Ok(Some(native));
         }
+        Self::look_up(py, registry, alg, slot)
+    }
+
+    /// [`Algo::resolve`] past its memo. Kept out of line so that `resolve` inlines: its
+    /// result, returned through memory, was read back with wide loads that stalled.
+    #[inline(never)]
+    fn look_up(
+        py: Python<'py>,
+        registry: &Bound<'py, PyDict>,
+        alg: &Bound<'py, PyAny>,
+        slot: Option<memo::Slot>,
+    ) -> PyResult<Option<Self>> {
         let Some(alg_obj) = registry.get_item(alg)? else {
             return Ok(None);
         };
@@ -195,8 +208,10 @@ impl<'py> Algo<'py> {
     ) -> PyResult<Signature> {
         match self {
             Algo::Hmac(hash) => {
-                let (weakness, tag) = with_prepared_key(py, *hash, key, |prepared| {
-                    (prepared.weakness(*hash), prepared.sign(signing_input))
+                let mut tag = Tag::empty();
+                let weakness = with_prepared_key(py, *hash, key, |prepared| {
+                    prepared.sign_into(signing_input, &mut tag);
+                    prepared.weakness(*hash)
                 })?;
                 key_length_policy(py, weakness, enforce_min_key_length)?;
                 Ok(Signature::Tag(tag))
@@ -300,12 +315,38 @@ fn check_unsigned_key(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
     }
 }
 
+/// A key shorter than PyJWT recommends. Small and `Copy`, so the hot path returns it in
+/// registers; its message is only made when it is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Weakness {
+    Hmac { secret_len: usize, hash: HmacHash },
+    Rsa { bits: usize },
+}
+
+impl Weakness {
+    /// PyJWT's `check_key_length` message.
+    pub fn message(self) -> String {
+        match self {
+            Weakness::Hmac { secret_len, hash } => format!(
+                "The HMAC key is {secret_len} bytes long, which is below the minimum recommended \
+                 length of {} bytes for {}. See RFC 7518 Section 3.2.",
+                hash.digest_len(),
+                hash.name()
+            ),
+            Weakness::Rsa { bits } => format!(
+                "The RSA key is {bits} bits long, which is below the minimum recommended size of \
+                 2048 bits. See NIST SP 800-131A."
+            ),
+        }
+    }
+}
+
 /// A weak key is an `InsecureKeyLengthWarning`, or `InvalidKeyError` when enforced.
-fn key_length_policy(py: Python<'_>, weakness: Option<String>, enforce: bool) -> PyResult<()> {
+fn key_length_policy(py: Python<'_>, weakness: Option<Weakness>, enforce: bool) -> PyResult<()> {
     match weakness {
         None => Ok(()),
-        Some(message) if enforce => fail(py, Exc::InvalidKeyError, message),
-        Some(message) => warn(py, Warn::InsecureKeyLength, &message),
+        Some(weakness) if enforce => fail(py, Exc::InvalidKeyError, weakness.message()),
+        Some(weakness) => warn(py, Warn::InsecureKeyLength, &weakness.message()),
     }
 }
 
@@ -338,27 +379,11 @@ mod memo {
     use crate::hmac_keys::HmacHash;
 
     const SLOTS: usize = 4;
-    /// Longer names (none of JWA's is) are always looked up.
-    const NAME_ROOM: usize = 16;
 
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub struct Name {
-        len: u8,
-        bytes: [u8; NAME_ROOM],
-    }
-
-    impl Name {
-        pub fn new(text: &str) -> Option<Self> {
-            let mut bytes = [0; NAME_ROOM];
-            bytes
-                .get_mut(..text.len())?
-                .copy_from_slice(text.as_bytes());
-            Some(Name {
-                len: u8::try_from(text.len()).ok()?,
-                bytes,
-            })
-        }
-    }
+    /// A name's text as a few words made in registers (names longer than the string
+    /// table's, none of JWA's, are always looked up). A byte-wise copy into an array here
+    /// was read back at once with wide loads, and each of them stalled.
+    pub type Name = crate::string_cache::Words;
 
     /// A registry (by address and version) and a name in it.
     #[derive(Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
+use crate::algorithms::Weakness;
 use crate::crypto::{Algorithm, AsymmetricKey, KeyEncoding, KeyKind};
 use crate::native_key::NativeKey;
 use crate::py_refs::package;
@@ -233,15 +234,10 @@ fn from_object(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<Arc<As
     Ok(Some(parsed))
 }
 
-/// PyJWT's `RSAAlgorithm.check_key_length` message for a key under 2048 bits.
-pub fn weakness(key: &AsymmetricKey) -> Option<String> {
+/// An RSA key under 2048 bits, by PyJWT's `RSAAlgorithm.check_key_length`.
+pub fn weakness(key: &AsymmetricKey) -> Option<Weakness> {
     let bits = key.rsa_bits()?;
-    (bits < 2048).then(|| {
-        format!(
-            "The RSA key is {bits} bits long, which is below the minimum recommended size of \
-             2048 bits. See NIST SP 800-131A."
-        )
-    })
+    (bits < 2048).then_some(Weakness::Rsa { bits })
 }
 
 /// The JWS algorithm a `turbojwt.algorithms` object of one of the asymmetric classes

@@ -739,6 +739,15 @@ pub mod hmac_state {
         len: usize,
     }
 
+    impl Tag {
+        pub const fn empty() -> Self {
+            Tag {
+                bytes: [0; 64],
+                len: 0,
+            }
+        }
+    }
+
     impl AsRef<[u8]> for Tag {
         fn as_ref(&self) -> &[u8] {
             self.bytes.get(..self.len).unwrap_or_default()
@@ -918,10 +927,14 @@ pub mod hmac_state {
 
         /// HMAC of `message`.
         pub fn sign(&self, message: &[u8]) -> Tag {
-            let mut tag = Tag {
-                bytes: [0; 64],
-                len: 0,
-            };
+            let mut tag = Tag::empty();
+            self.sign_into(message, &mut tag);
+            tag
+        }
+
+        /// HMAC of `message` into `tag`, where the caller keeps it: a returned `Tag` is
+        /// copied with wide loads right after `SHA*_Final`'s narrow stores, a stall per load.
+        pub fn sign_into(&self, message: &[u8], tag: &mut Tag) {
             match self {
                 HmacStates::Sha256 { inner, outer } => {
                     let mut ctx = *inner;
@@ -951,13 +964,13 @@ pub mod hmac_state {
                     tag.len = len;
                 }
             }
-            tag
         }
 
         /// Whether `signature` is the HMAC of `message`, compared in constant time (the
         /// length, which is public, first).
         pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-            let mut tag = self.sign(message);
+            let mut tag = Tag::empty();
+            self.sign_into(message, &mut tag);
             let expected = tag.as_ref();
             let valid = expected.len() == signature.len()
                 // SAFETY: both pointers are valid for `expected.len()` bytes (the lengths

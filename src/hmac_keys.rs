@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroize;
 
+use crate::algorithms::Weakness;
 use crate::ffi::hmac_state::{self, HmacStates, Tag};
 use crate::py_refs::package;
 
@@ -51,7 +52,7 @@ impl HmacHash {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             HmacHash::Sha256 => "SHA256",
             HmacHash::Sha384 => "SHA384",
@@ -87,8 +88,8 @@ impl PreparedHmacKey {
         }
     }
 
-    pub fn sign(&self, message: &[u8]) -> Tag {
-        self.states.sign(message)
+    pub fn sign_into(&self, message: &[u8], tag: &mut Tag) {
+        self.states.sign_into(message, tag);
     }
 
     /// Constant-time comparison of `signature` against the MAC of `message`.
@@ -96,16 +97,11 @@ impl PreparedHmacKey {
         self.states.verify(message, signature)
     }
 
-    /// PyJWT's `check_key_length` message for a secret shorter than the digest.
-    pub fn weakness(&self, hash: HmacHash) -> Option<String> {
-        let min = hash.digest_len();
-        (self.secret_len < min).then(|| {
-            format!(
-                "The HMAC key is {} bytes long, which is below the minimum recommended length \
-                 of {min} bytes for {}. See RFC 7518 Section 3.2.",
-                self.secret_len,
-                hash.name()
-            )
+    /// A secret shorter than the digest, by PyJWT's `check_key_length`.
+    pub fn weakness(&self, hash: HmacHash) -> Option<Weakness> {
+        (self.secret_len < hash.digest_len()).then_some(Weakness::Hmac {
+            secret_len: self.secret_len,
+            hash,
         })
     }
 }
@@ -328,30 +324,47 @@ pub fn with_prepared_key<R>(
     key: &Bound<'_, PyAny>,
     f: impl FnOnce(&PreparedHmacKey) -> R,
 ) -> PyResult<R> {
+    /// Where the thread's front left the lookup.
+    enum Lookup {
+        Applied,
+        Shared(Arc<PreparedHmacKey>),
+        Missed,
+    }
+    // The result is written in place: passed back through the layers below as a value, it
+    // was copied at every layer, and the copies stalled on the stores just made.
     let mut f = Some(f);
-    let mut apply = |key: &PreparedHmacKey| {
-        f.take()
-            .map(|f| f(key))
-            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("key callback ran twice"))
-    };
+    let mut out = None;
     with_secret_bytes(key, |secret| {
-        // `f` cannot reach Python, so nothing re-enters this thread's front while it runs.
-        let front = FRONT.try_with(|front| {
-            let mut front = front.try_borrow_mut().ok()?;
-            if let Some(found) = front.find(hash, secret) {
-                return Some(Ok(apply(found)));
+        let mut apply = |prepared: &PreparedHmacKey| {
+            if let Some(f) = f.take() {
+                out = Some(f(prepared));
             }
-            let (shared, found) = CACHE.get(hash, secret)?;
-            front.remember(hash, shared, Arc::clone(&found));
-            Some(Err(found))
-        });
-        let prepared = match front.ok().flatten() {
-            Some(Ok(result)) => return result,
-            Some(Err(found)) => found,
-            None => prepared_key_for(py, hash, secret)?,
         };
-        apply(&prepared)
-    })
+        // `f` cannot reach Python, so nothing re-enters this thread's front while it runs.
+        let step = FRONT.try_with(|front| {
+            let Ok(mut front) = front.try_borrow_mut() else {
+                return Lookup::Missed;
+            };
+            if let Some(found) = front.find(hash, secret) {
+                apply(found);
+                return Lookup::Applied;
+            }
+            match CACHE.get(hash, secret) {
+                Some((shared, found)) => {
+                    front.remember(hash, shared, Arc::clone(&found));
+                    Lookup::Shared(found)
+                }
+                None => Lookup::Missed,
+            }
+        });
+        match step.unwrap_or(Lookup::Missed) {
+            Lookup::Applied => {}
+            Lookup::Shared(found) => apply(&found),
+            Lookup::Missed => apply(&*prepared_key_for(py, hash, secret)?),
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("key callback did not run"))
 }
 
 /// The prepared key for `key` under `hash`, vetting and caching it on first sight.

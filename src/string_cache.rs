@@ -53,14 +53,14 @@ struct Bucket {
 /// byte (they may overlap): two texts of the same length are equal exactly when their words
 /// are. Made with a few loads instead of a copy, and compared without `memcmp`.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-struct Words {
+pub struct Words {
     len: usize,
     words: [u64; 3],
 }
 
 impl Words {
     /// `None` for texts longer than [`MAX_LEN`].
-    fn of(bytes: &[u8]) -> Option<Self> {
+    pub fn of(bytes: &[u8]) -> Option<Self> {
         let len = bytes.len();
         let word = |at: usize| -> Option<u64> {
             Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
