@@ -72,7 +72,7 @@ impl<'py> Algo<'py> {
             version,
             name,
         });
-        if let Some(native) = slot.as_ref().and_then(memo::find) {
+        if let Some(native) = slot.and_then(memo::find) {
             return Ok(Some(native));
         }
         Self::look_up(py, registry, alg, slot)
@@ -138,12 +138,13 @@ impl<'py> Algo<'py> {
                 // The MAC is checked before the key-length policy runs (it may warn, which
                 // runs Python), so no Python runs while the cached key is borrowed. The
                 // verdict is only reported after the policy, in PyJWT's order.
-                let (weakness, valid) = with_prepared_key(py, *hash, key, |prepared| {
+                let (secret_len, valid) = with_prepared_key(py, *hash, key, |prepared| {
                     (
-                        prepared.weakness(*hash),
+                        prepared.secret_len(),
                         prepared.verify(signing_input, signature),
                     )
                 })?;
+                let weakness = Weakness::of_hmac(*hash, secret_len);
                 let remember = Remember(weakness.is_none());
                 key_length_policy(py, weakness, enforce_min_key_length)?;
                 (valid, remember)
@@ -199,6 +200,10 @@ impl<'py> Algo<'py> {
     }
 
     /// Sign `signing_input`, applying the key-length policy first as PyJWT does.
+    ///
+    /// The HMAC arm is inlined into the caller, so the tag is made where the caller keeps
+    /// it: returned from an out-of-line call, it was copied with loads that stalled.
+    #[inline]
     pub fn sign(
         &self,
         py: Python<'py>,
@@ -206,16 +211,33 @@ impl<'py> Algo<'py> {
         signing_input: &[u8],
         enforce_min_key_length: bool,
     ) -> PyResult<Signature> {
+        let Algo::Hmac(hash) = self else {
+            return self.sign_other(py, key, signing_input, enforce_min_key_length);
+        };
+        let mut tag = Tag::empty();
+        let secret_len = with_prepared_key(py, *hash, key, |prepared| {
+            prepared.sign_into(signing_input, &mut tag);
+            prepared.secret_len()
+        })?;
+        key_length_policy(
+            py,
+            Weakness::of_hmac(*hash, secret_len),
+            enforce_min_key_length,
+        )?;
+        Ok(Signature::Tag(tag))
+    }
+
+    /// [`Algo::sign`] for every algorithm but HMAC.
+    #[inline(never)]
+    fn sign_other(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        signing_input: &[u8],
+        enforce_min_key_length: bool,
+    ) -> PyResult<Signature> {
         match self {
-            Algo::Hmac(hash) => {
-                let mut tag = Tag::empty();
-                let weakness = with_prepared_key(py, *hash, key, |prepared| {
-                    prepared.sign_into(signing_input, &mut tag);
-                    prepared.weakness(*hash)
-                })?;
-                key_length_policy(py, weakness, enforce_min_key_length)?;
-                Ok(Signature::Tag(tag))
-            }
+            Algo::Hmac(_) => self.sign(py, key, signing_input, enforce_min_key_length),
             Algo::Unsigned => {
                 check_unsigned_key(py, key)?;
                 Ok(Signature::Bytes(Vec::new()))
@@ -324,6 +346,11 @@ pub enum Weakness {
 }
 
 impl Weakness {
+    /// An HMAC secret shorter than the digest, by PyJWT's `check_key_length`.
+    pub fn of_hmac(hash: HmacHash, secret_len: usize) -> Option<Self> {
+        (secret_len < hash.digest_len()).then_some(Weakness::Hmac { secret_len, hash })
+    }
+
     /// PyJWT's `check_key_length` message.
     pub fn message(self) -> String {
         match self {
@@ -403,13 +430,16 @@ mod memo {
         static MEMO: RefCell<[Option<(Slot, Native)>; SLOTS]> = const { RefCell::new([None; SLOTS]) };
     }
 
-    pub fn find<'py>(slot: &Slot) -> Option<Algo<'py>> {
+    /// Inlined, with the slot by value: built in registers and compared there, rather than
+    /// stored and read back with wider loads that wait for the stores.
+    #[inline]
+    pub fn find<'py>(slot: Slot) -> Option<Algo<'py>> {
         let native = MEMO
             .try_with(|memo| {
                 memo.borrow()
                     .iter()
                     .flatten()
-                    .find(|(known, _)| known == slot)
+                    .find(|(known, _)| *known == slot)
                     .map(|&(_, native)| native)
             })
             .ok()??;

@@ -97,12 +97,13 @@ impl PreparedHmacKey {
         self.states.verify(message, signature)
     }
 
+    pub fn secret_len(&self) -> usize {
+        self.secret_len
+    }
+
     /// A secret shorter than the digest, by PyJWT's `check_key_length`.
     pub fn weakness(&self, hash: HmacHash) -> Option<Weakness> {
-        (self.secret_len < hash.digest_len()).then_some(Weakness::Hmac {
-            secret_len: self.secret_len,
-            hash,
-        })
+        Weakness::of_hmac(hash, self.secret_len)
     }
 }
 
