@@ -200,10 +200,6 @@ impl<'py> Algo<'py> {
     }
 
     /// Sign `signing_input`, applying the key-length policy first as PyJWT does.
-    ///
-    /// The HMAC arm is inlined into the caller, so the tag is made where the caller keeps
-    /// it: returned from an out-of-line call, it was copied with loads that stalled.
-    #[inline]
     pub fn sign(
         &self,
         py: Python<'py>,
@@ -211,33 +207,17 @@ impl<'py> Algo<'py> {
         signing_input: &[u8],
         enforce_min_key_length: bool,
     ) -> PyResult<Signature> {
-        let Algo::Hmac(hash) = self else {
-            return self.sign_other(py, key, signing_input, enforce_min_key_length);
-        };
-        let mut tag = Tag::empty();
-        let secret_len = with_prepared_key(py, *hash, key, |prepared| {
-            prepared.sign_into(signing_input, &mut tag);
-            prepared.secret_len()
-        })?;
-        key_length_policy(
-            py,
-            Weakness::of_hmac(*hash, secret_len),
-            enforce_min_key_length,
-        )?;
-        Ok(Signature::Tag(tag))
-    }
-
-    /// [`Algo::sign`] for every algorithm but HMAC.
-    #[inline(never)]
-    fn sign_other(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        signing_input: &[u8],
-        enforce_min_key_length: bool,
-    ) -> PyResult<Signature> {
         match self {
-            Algo::Hmac(_) => self.sign(py, key, signing_input, enforce_min_key_length),
+            Algo::Hmac(hash) => {
+                let mut tag = Tag::empty();
+                let secret_len = with_prepared_key(py, *hash, key, |prepared| {
+                    prepared.sign_into(signing_input, &mut tag);
+                    prepared.secret_len()
+                })?;
+                let weakness = Weakness::of_hmac(*hash, secret_len);
+                key_length_policy(py, weakness, enforce_min_key_length)?;
+                Ok(Signature::Tag(tag))
+            }
             Algo::Unsigned => {
                 check_unsigned_key(py, key)?;
                 Ok(Signature::Bytes(Vec::new()))
