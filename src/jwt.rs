@@ -456,7 +456,7 @@ impl<'py> JwtBindings<'py> {
         let mut described = None;
         if let Some((token, probe, checks)) = &cached {
             if !probe.cached {
-                token_cache::missed();
+                token_cache::missed(py);
             } else if let Some((context, plain_leeway)) = context_of()? {
                 if let Some(hit) = token_cache::lookup(py, token, *probe, &context) {
                     let times = Claims {
