@@ -11,14 +11,14 @@
 //! - Keys: a per-process randomly keyed hash (aHash) picks the slot, so an attacker cannot
 //!   aim tokens at one slot; the token is then compared in constant time, so a hit or a miss
 //!   reveals nothing about a cached token's bytes.
-//! - Admission on second sight: a token is kept only once it has been seen before (a small
-//!   set of hashes remembers first sightings), so a stream of one-off tokens costs each a
-//!   hash and never evicts the tokens that do repeat.
+//! - Admission on second sight: a token is kept only once it has been seen before (a
+//!   lock-free table of hashes remembers first sightings), so a stream of one-off tokens
+//!   costs each a hash, a load and a store, and never evicts the tokens that do repeat.
 //! - Bounds: entries and bytes, split over shards with a lock each; the oldest entries go
 //!   first. Secret key bytes held in an entry's context are zeroed when it is dropped.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex};
@@ -78,18 +78,44 @@ static TABLE: LazyLock<[Mutex<Shard>; SHARDS]> = LazyLock::new(Default::default)
 /// two kept tokens that share a slot find only one marked (the other's next decode misses
 /// and marks it again), and a stale mark only sends the probe on to the locked lookup,
 /// which decides. Written only under the hash's shard lock.
-const PRESENT_SLOTS: usize = 16 * 1024;
-static PRESENT: Present = Present([const { AtomicU64::new(0) }; PRESENT_SLOTS]);
+static PRESENT: HashSlots = HashSlots::new();
 
-/// Cache-line aligned, so no slot shares a line with the counters threads increment.
+/// The hashes of tokens seen once since they were last admitted, read and written without
+/// a lock: a first-sight token (most of what a busy server decodes, and every token of a
+/// flood of one-off tokens) costs admission a load and a store, where a shard's lock and
+/// unlock were two locked instructions and a set insertion. Direct-mapped: a first sighting
+/// replaces the one in its slot, so a token whose sighting was replaced (or whose two
+/// sightings raced with another thread's) is admitted at its next sighting instead. Slots
+/// are picked by the per-process random hash, so no one can aim tokens at another's slot.
+static SEEN: HashSlots = HashSlots::new();
+
+const HASH_SLOTS: usize = 16 * 1024;
+
+/// A direct-mapped table of token hashes. Cache-line aligned, so no slot shares a line with
+/// the counters threads increment.
 #[repr(C, align(64))]
-struct Present([AtomicU64; PRESENT_SLOTS]);
+struct HashSlots([AtomicU64; HASH_SLOTS]);
+
+impl HashSlots {
+    const fn new() -> Self {
+        HashSlots([const { AtomicU64::new(0) }; HASH_SLOTS])
+    }
+
+    /// The slot of `hash`, picked by bits that neither the shard (32 and up, mod 8) nor the
+    /// shard's map index start from.
+    fn slot(&self, hash: u64) -> Option<&AtomicU64> {
+        self.0.get(usize::try_from(hash >> 40).ok()? % HASH_SLOTS)
+    }
+
+    fn clear(&self) {
+        for slot in self.0.iter() {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
+}
 
 fn present_slot(hash: u64) -> Option<&'static AtomicU64> {
-    // Bits that neither the shard (32 and up, mod 8) nor the shard's map index start from.
-    PRESENT
-        .0
-        .get(usize::try_from(hash >> 40).ok()? % PRESENT_SLOTS)
+    PRESENT.slot(hash)
 }
 
 fn is_present(hash: u64) -> bool {
@@ -349,8 +375,6 @@ struct Shard {
     /// Insertion order of the groups, for eviction (stale slots are skipped).
     order: VecDeque<u64>,
     bytes: usize,
-    /// Hashes of tokens seen once: seeing one again admits it.
-    seen_once: HashSet<u64, PassThrough>,
 }
 
 /// The shard maps' hasher: their keys are already keyed random hashes, so hashing them
@@ -506,19 +530,18 @@ pub fn admits(probe: Probe) -> bool {
     if max_entries == 0 {
         return false;
     }
-    let Some(shard) = shard_of(probe.hash) else {
-        return false;
-    };
-    let Ok(mut guard) = shard.lock() else {
-        return false;
-    };
-    if guard.entries.contains_key(&probe.hash) || guard.seen_once.remove(&probe.hash) {
+    // Marked present: kept under another context (or was, which is a sighting too).
+    if probe.cached {
         return true;
     }
-    if guard.seen_once.len() >= max_entries.div_ceil(SHARDS).max(1).saturating_mul(4) {
-        guard.seen_once.clear();
+    let Some(slot) = SEEN.slot(probe.hash) else {
+        return false;
+    };
+    if slot.load(Ordering::Relaxed) == probe.hash {
+        slot.store(0, Ordering::Relaxed);
+        return true;
     }
-    guard.seen_once.insert(probe.hash);
+    slot.store(probe.hash, Ordering::Relaxed);
     false
 }
 
@@ -680,9 +703,8 @@ pub fn clear() {
         }
     }
     // After the shards: a probe that still finds a mark goes on to an empty shard.
-    for slot in PRESENT.0.iter() {
-        slot.store(0, Ordering::Relaxed);
-    }
+    PRESENT.clear();
+    SEEN.clear();
 }
 
 /// Something that changes what decodes accept (the limits) happened: old entries are void.

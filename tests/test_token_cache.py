@@ -215,6 +215,20 @@ def test_a_first_sight_is_a_miss_that_keeps_nothing() -> None:
     assert after["entries"] == info["entries"] and after["hits"] == info["hits"]
 
 
+def test_a_flood_of_one_off_tokens_keeps_none_and_evicts_nothing() -> None:
+    kept = make_token(sid="kept")
+    warm(kept)
+    info = token_cache.token_cache_info()
+    for i in range(5_000):
+        decode(make_token(sid=f"one-off-{i}"))
+    after = token_cache.token_cache_info()
+    assert after["entries"] == info["entries"] and after["evictions"] == info["evictions"]
+    assert after["misses"] == info["misses"] + 5_000
+    before = hits()
+    decode(kept)
+    assert hits() == before + 1
+
+
 def test_options_that_switch_checks_off_are_part_of_the_call() -> None:
     start = now()
     token = make_token(exp=start + 60)
