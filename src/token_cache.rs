@@ -114,22 +114,23 @@ impl HashSlots {
     }
 }
 
-fn present_slot(hash: u64) -> Option<&'static AtomicU64> {
-    PRESENT.slot(hash)
-}
-
 fn is_present(hash: u64) -> bool {
-    present_slot(hash).is_some_and(|slot| slot.load(Ordering::Relaxed) == hash)
+    PRESENT
+        .slot(hash)
+        .is_some_and(|slot| slot.load(Ordering::Relaxed) == hash)
 }
 
 fn mark_present(hash: u64) {
-    if let Some(slot) = present_slot(hash) {
+    if let Some(slot) = PRESENT.slot(hash) {
         slot.store(hash, Ordering::Relaxed);
     }
 }
 
 fn unmark_present(hash: u64) {
-    if let Some(slot) = present_slot(hash).filter(|slot| slot.load(Ordering::Relaxed) == hash) {
+    if let Some(slot) = PRESENT
+        .slot(hash)
+        .filter(|slot| slot.load(Ordering::Relaxed) == hash)
+    {
         slot.store(0, Ordering::Relaxed);
     }
 }
@@ -526,8 +527,7 @@ pub fn missed(py: Python<'_>) {
 /// (admission on second sight), or is kept already under another context. A first
 /// sighting is remembered here.
 pub fn admits(probe: Probe) -> bool {
-    let max_entries = MAX_ENTRIES.load(Ordering::Relaxed);
-    if max_entries == 0 {
+    if !enabled() {
         return false;
     }
     // Marked present: kept under another context (or was, which is a sighting too).
