@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import turbojwt
 from _target import TARGET_IS_REFERENCE
 from turbojwt import _bench
 
@@ -174,6 +175,7 @@ def test_run_reports_versions_load_spread_and_peers(
     assert _bench.run(args) == 0
     report = capsys.readouterr().out
     assert "turbojwt " in report and "interpreter: " in report
+    assert f"({turbojwt._turbojwt.__build__} build)" in report  # source or profile-guided
     assert "load average (1, 5, 15 min): " in report
     assert "spread of the rounds" in report
     assert "other libraries:" in report
@@ -183,6 +185,7 @@ def test_run_reports_versions_load_spread_and_peers(
     assert "| HS256 decode (exp/aud/iss), repeated " in report
     data = json.loads(json_path.read_text())
     assert data["settings"]["pool_size"] == 64
+    assert data["turbojwt"]["build"] == turbojwt._turbojwt.__build__
     assert {case["case"] for case in data["cases"]} >= {"hs256_decode", "hs256_decode_repeat"}
     first = next(case for case in data["cases"] if case["case"] == "hs256_decode")
     assert first["first_sight"] is True and first["turbojwt"]["median_us"] > 0

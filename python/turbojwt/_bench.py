@@ -39,6 +39,7 @@ from functools import partial
 from types import ModuleType
 from typing import Any, Callable, Optional, TextIO, Union
 
+from turbojwt import _turbojwt
 from turbojwt._bench_keys import PRIVATE_PEM, PUBLIC_PEM
 
 TARGET_ENV = "TURBOJWT_BENCH_TARGET"
@@ -778,6 +779,8 @@ def render(
     versions = f"turbojwt {target.version}"
     if target.module_name != "turbojwt":
         versions += f" (module `{target.module_name}` via {TARGET_ENV})"
+    else:
+        versions += f" ({_turbojwt.__build__} build)"
     versions += f" vs PyJWT {pyjwt.version}" if pyjwt.module else ""
     versions += "".join(f", {columns[i].label} {columns[i].version}" for i in shown[2:])
     timed = [cell for row in rows for cell in row if cell.spread is not None]
@@ -845,7 +848,11 @@ def to_json(
 ) -> dict[str, Any]:
     target, pyjwt, peers = columns[0], columns[1], columns[2:]
     return {
-        "turbojwt": {"module": target.module_name, "version": target.version},
+        "turbojwt": {
+            "module": target.module_name,
+            "version": target.version,
+            "build": _turbojwt.__build__,
+        },
         "pyjwt": {"version": pyjwt.version} if pyjwt.module else None,
         "peers": [
             {

@@ -13,6 +13,7 @@ import sys
 from types import ModuleType
 
 from . import __version__ as pyjwt_version
+from . import _turbojwt
 
 # PyJWT's module attributes, kept for code that reads them.
 cryptography: ModuleType | None
@@ -69,7 +70,8 @@ def info() -> dict[str, dict[str, str]]:
         "implementation": _implementation(),
         "cryptography": {"version": _cryptography_version()},
         "pyjwt": {"version": pyjwt_version},
-        "turbojwt": {"version": _turbojwt_version()},
+        # Release wheels are profile-guided and builds from source are not (docs/design.md).
+        "turbojwt": {"version": _turbojwt_version(), "build": _turbojwt.__build__},
     }
 
 
