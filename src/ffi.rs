@@ -173,11 +173,18 @@ fn string_of_ascii<'py>(
 /// `PyUnicode_AsUTF8AndSize`'s call and checks.
 #[cfg(all(not(Py_3_14), not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
 pub fn str_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a str> {
+    compact_ascii_text(string).or_else(|| string.to_str().ok())
+}
+
+/// The text of a compact ASCII `str`, read in place; `None` for any other string. Its
+/// length in bytes is its length in code points, with no call to ask for either.
+#[cfg(all(not(Py_3_14), not(PyPy), not(GraalPy), not(Py_LIMITED_API)))]
+pub fn compact_ascii_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a str> {
     let raw = string.as_ptr();
     // SAFETY: `raw` is a live `str` (the borrow keeps it alive); the macro reads its state
     // bits, which never change after creation.
     if unsafe { ffi::PyUnicode_IS_COMPACT_ASCII(raw) } == 0 {
-        return string.to_str().ok();
+        return None;
     }
     // SAFETY: a compact ASCII string holds its `length` one-byte characters inline, right
     // after the object header, for as long as it lives; `str` is immutable, and the
@@ -193,6 +200,11 @@ pub fn str_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a 
 #[cfg(not(all(not(Py_3_14), not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
 pub fn str_text<'a>(string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a str> {
     string.to_str().ok()
+}
+
+#[cfg(not(all(not(Py_3_14), not(PyPy), not(GraalPy), not(Py_LIMITED_API))))]
+pub fn compact_ascii_text<'a>(_string: &'a Bound<'_, pyo3::types::PyString>) -> Option<&'a str> {
+    None
 }
 
 /// `bytes` as text when they are all ASCII: one pass that only looks at each byte's high bit,
@@ -302,6 +314,12 @@ pub mod entry {
         "subject",
         "leeway",
     ];
+
+    /// The order keywords are looked for in, most used first (PyJWT's callers pass
+    /// `algorithms`, then `audience` and `issuer`): positions in `DECODE`...
+    const DECODE_SEARCH: [usize; 10] = [2, 6, 8, 3, 9, 1, 0, 7, 4, 5];
+    /// ... and in `DECODE_COMPLETE`, where `issuer` comes before `subject`.
+    const COMPLETE_SEARCH: [usize; 10] = [2, 6, 7, 3, 9, 1, 0, 8, 4, 5];
 
     static NAMES: PyOnceLock<[[Py<PyString>; 10]; 2]> = PyOnceLock::new();
 
@@ -500,8 +518,12 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
             }
             if let Some(keyword_names) = keywords {
                 let known = names(py, which);
+                let search = match which {
+                    Which::Decode => &DECODE_SEARCH,
+                    Which::Complete => &COMPLETE_SEARCH,
+                };
                 for (offset, name) in keyword_names.iter_borrowed().enumerate() {
-                    match slots.get_mut(position(py, known, &name)?) {
+                    match slots.get_mut(position(py, known, search, &name)?) {
                         Some(slot @ None) => *slot = Some(value(positional + offset)),
                         _ => return None,
                     }
@@ -513,13 +535,19 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
     }
 
     /// The parameter `name` stands for: by identity (keyword names in code are interned),
-    /// else by value.
+    /// tried in `search` order, else by value.
     fn position(
         py: Python<'_>,
         known: &[Py<PyString>; 10],
+        search: &[usize; 10],
         name: &Borrowed<'_, '_, PyAny>,
     ) -> Option<usize> {
-        if let Some(index) = known.iter().position(|k| k.as_ptr() == name.as_ptr()) {
+        let same = |index: usize| {
+            known
+                .get(index)
+                .is_some_and(|k| k.as_ptr() == name.as_ptr())
+        };
+        if let Some(index) = search.iter().copied().find(|&index| same(index)) {
             return Some(index);
         }
         let name = name.cast::<PyString>().ok()?;

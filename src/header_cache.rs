@@ -10,7 +10,9 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
+
+use crate::bytes::short_eq;
 
 const SLOTS: usize = 8;
 /// Longer segments are rare and not worth holding on to.
@@ -67,7 +69,7 @@ pub fn get<'py>(py: Python<'py>, segment: &[u8]) -> Option<Header<Bound<'py, PyD
             .slots
             .iter()
             .flatten()
-            .find(|(key, _)| **key == *segment)
+            .find(|(key, _)| short_eq(key, segment))
             .map(|(_, header)| Header {
                 dict: header.dict.bind(py).clone(),
                 alg: header.alg.as_ref().map(|alg| alg.clone_ref(py)),
@@ -87,7 +89,10 @@ pub fn put(segment: &[u8], header: &Header<Bound<'_, PyDict>>) {
     let py = dict.py();
     let header = Header {
         dict: dict.unbind(),
-        alg: header.alg.as_ref().map(|alg| alg.clone_ref(py)),
+        alg: header
+            .alg
+            .as_ref()
+            .map(|alg| interned(alg.bind(py)).unbind()),
         b64_false: header.b64_false,
     };
     with_table(|table| {
@@ -95,7 +100,7 @@ pub fn put(segment: &[u8], header: &Header<Bound<'_, PyDict>>) {
             .slots
             .iter()
             .flatten()
-            .any(|(key, _)| **key == *segment)
+            .any(|(key, _)| short_eq(key, segment))
         {
             return;
         }
@@ -106,6 +111,21 @@ pub fn put(segment: &[u8], header: &Header<Bound<'_, PyDict>>) {
             *slot = Some((segment.into(), header));
         }
     });
+}
+
+/// `alg` as the interpreter's interned string of the same text, when it is a plain ASCII
+/// `str`: the names in `algorithms=["HS256"]` are interned literals, so the allow-list test
+/// then matches by identity, before comparing any text.
+fn interned<'py>(alg: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
+    let text = alg
+        .cast_exact::<PyString>()
+        .ok()
+        .and_then(crate::ffi::str_text)
+        .filter(|text| text.is_ascii());
+    match text {
+        Some(text) => PyString::intern(alg.py(), text).into_any(),
+        None => alg.clone(),
+    }
 }
 
 /// Forget every cached header, in every thread (their checks may no longer hold, e.g.

@@ -24,6 +24,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use zeroize::Zeroize;
 
 use crate::algorithms::Weakness;
+use crate::bytes::short_eq;
 use crate::ffi::hmac_state::{self, HmacStates, Tag};
 use crate::py_refs::package;
 
@@ -276,7 +277,7 @@ impl Front {
             .entries
             .iter()
             .flatten()
-            .find(|(h, s, _)| *h == hash && s.0 .0[..] == *secret)?;
+            .find(|(h, s, _)| *h == hash && short_eq(&s.0 .0, secret))?;
         CACHE.touch(key);
         Some(key)
     }

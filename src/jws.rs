@@ -52,6 +52,10 @@ impl Loaded<'_, '_> {
 /// refused here, before it is encoded, split or decoded.
 pub fn token_bytes<'a>(py: Python<'_>, jwt: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
     if let Ok(text) = jwt.cast::<PyString>() {
+        if let Some(ascii) = crate::ffi::compact_ascii_text(text) {
+            limits::check_token_length(py, ascii.len())?;
+            return Ok(ascii.as_bytes());
+        }
         // A str has at least as many UTF-8 bytes as code points: refuse before encoding.
         // (Exact str only: a subclass's `__len__` could say anything.)
         if text.is_exact_instance_of::<PyString>() {
@@ -308,10 +312,12 @@ impl<'py> Payload<'_, 'py> {
 }
 
 /// `PyJWS.decode_complete` after option merging; the signature is decoded into `room`.
+/// `read` is `jwt`'s bytes when the caller already has them from [`token_bytes`].
 pub fn decode<'t, 'py>(
     py: Python<'py>,
     registry: &Bound<'py, PyDict>,
     jwt: &'t Bound<'py, PyAny>,
+    read: Option<&'t [u8]>,
     request: VerifyRequest<'_, 'py>,
     room: &'t mut SignatureRoom,
 ) -> PyResult<Decoded<'t, 'py>> {
@@ -327,7 +333,11 @@ pub fn decode<'t, 'py>(
             "It is required that you pass in a value for the \"algorithms\" argument when calling decode().",
         );
     }
-    let loaded = load_validated(py, token_bytes(py, jwt)?, room)?;
+    let token = match read {
+        Some(token) => token,
+        None => token_bytes(py, jwt)?,
+    };
+    let loaded = load_validated(py, token, room)?;
     let detached = detached_form(py, &loaded, &request)?;
     let signing_input = detached
         .as_ref()
@@ -454,7 +464,7 @@ fn listed_plainly(
             return Some(true);
         }
         let allowed = crate::ffi::str_text(allowed.cast_exact::<PyString>().ok()?)?;
-        if allowed == text {
+        if crate::bytes::short_eq(allowed.as_bytes(), text.as_bytes()) {
             return Some(true);
         }
     }
@@ -1092,7 +1102,7 @@ impl JwsEngine {
             detached_payload: given(detached_payload.as_ref()),
         };
         let mut room = SignatureRoom::new();
-        then(decode(py, this.registry(), jwt, request, &mut room)?)
+        then(decode(py, this.registry(), jwt, None, request, &mut room)?)
     }
 }
 

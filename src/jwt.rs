@@ -482,7 +482,8 @@ impl<'py> JwtBindings<'py> {
             enforce_min_key_length: enforce,
             detached_payload: given(call.detached_payload),
         };
-        let decoded = jws::decode(py, registry, call.jwt, request, room)?;
+        let read = cached.as_ref().map(|(token, _, _)| *token);
+        let decoded = jws::decode(py, registry, call.jwt, read, request, room)?;
         let mut payload_room = PayloadRoom::new();
         let (payload, captured) = match &decoded.payload {
             Payload::Encoded(segment) => {

@@ -7,6 +7,7 @@
 //! - [`algorithms`]: which algorithm an `alg` name resolves to, and signing/verifying with it
 //! - [`claims`]: the registered-claim checks (exp, nbf, iat, iss, aud, sub, jti, require)
 //! - [`jws`] / [`jwt`]: the decode and encode pipelines behind `PyJWS` and `PyJWT`
+//! - [`bytes`]: in-line equality of the short byte strings compared on every decode
 //! - [`errors`]: raising PyJWT's exception classes; [`py_refs`]: Python objects looked up once
 //! - [`batch`]: many tokens judged on every core without the GIL
 //! - [`column`] / [`verdicts`]: Arrow columns of tokens in, Arrow columns of verdicts out
@@ -18,6 +19,7 @@ mod asym_keys;
 mod base64url;
 mod batch;
 mod bearer;
+mod bytes;
 mod claims;
 mod claims_scan;
 mod column;
