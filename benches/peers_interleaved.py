@@ -11,7 +11,8 @@ call and the median and range of the per-round ratios.
 ryjwt needs CPython 3.12 or newer. The cases are those of ``benches/instructions.py``: an
 HS256 decode with exp/aud/iss checked, first sight (distinct tokens, with the token cache
 off, and again on, as it is by default) and repeat (one token, cache on), the rejection of
-a bad signature, and an HS256 encode.
+a bad signature (also with the ``algorithms`` list built once, to separate the cost of
+the caller's list literal), and an HS256 encode.
 ryjwt's key object carries the audience and issuer; turbojwt's calls pass them, as
 PyJWT's API does. msgspec is kept out of ryjwt's way (it would pick it when importable;
 its default is jiter).
@@ -115,6 +116,19 @@ def cases(ryjwt: Any) -> dict[str, tuple[Timer, Timer]]:
                 pass
         return time.thread_time() - started
 
+    def turbojwt_reject_list_built_once(calls: int) -> float:
+        # The same call with the `algorithms` list made once, as a constant: what the
+        # refusal costs turbojwt apart from the interpreter building and freeing a list for
+        # every call (see docs/benchmarks.md, "Eleventh round").
+        decode, error, algorithms = turbojwt.decode, turbojwt.InvalidSignatureError, ["HS256"]
+        started = time.thread_time()
+        for _ in range(calls):
+            try:
+                decode(forged, SECRET, algorithms=algorithms, audience=AUDIENCE, issuer=ISSUER)
+            except error:
+                pass
+        return time.thread_time() - started
+
     def ryjwt_reject(calls: int) -> float:
         decode, error = verifier.decode, ryjwt.InvalidSignatureError
         started = time.thread_time()
@@ -161,6 +175,10 @@ def cases(ryjwt: Any) -> dict[str, tuple[Timer, Timer]]:
         "HS256 decode, first sight, token cache on": (turbojwt_first_cache_on, ryjwt_first),
         "HS256 decode, repeat": (turbojwt_repeat, ryjwt_repeat),
         "HS256 bad signature rejected": (turbojwt_reject, ryjwt_reject),
+        "HS256 bad signature rejected, algorithms list built once": (
+            turbojwt_reject_list_built_once,
+            ryjwt_reject,
+        ),
         "HS256 encode": (turbojwt_encode, ryjwt_encode),
     }
 
