@@ -315,18 +315,40 @@ pub mod entry {
         "leeway",
     ];
 
-    /// The order keywords are looked for in, most used first (PyJWT's callers pass
-    /// `algorithms`, then `audience` and `issuer`): positions in `DECODE`...
-    const DECODE_SEARCH: [usize; 10] = [2, 6, 8, 3, 9, 1, 0, 7, 4, 5];
-    /// ... and in `DECODE_COMPLETE`, where `issuer` comes before `subject`.
-    const COMPLETE_SEARCH: [usize; 10] = [2, 6, 7, 3, 9, 1, 0, 8, 4, 5];
+    /// The keywords in the order they are looked for, most used first: PyJWT's callers pass
+    /// `algorithms`, then `audience` and `issuer`.
+    const SEARCH: [&str; 10] = [
+        "algorithms",
+        "audience",
+        "issuer",
+        "options",
+        "leeway",
+        "key",
+        "jwt",
+        "subject",
+        "verify",
+        "detached_payload",
+    ];
 
-    static NAMES: PyOnceLock<[[Py<PyString>; 10]; 2]> = PyOnceLock::new();
+    /// Per entry point, each keyword of `SEARCH` (interned) with its parameter position.
+    type Keywords = [(Py<PyString>, usize); 10];
 
-    fn names(py: Python<'_>, which: Which) -> &[Py<PyString>; 10] {
+    static NAMES: PyOnceLock<[Keywords; 2]> = PyOnceLock::new();
+
+    fn names(py: Python<'_>, which: Which) -> &Keywords {
         let [decode, complete] = NAMES.get_or_init(py, || {
-            let intern = |list: [&str; 10]| list.map(|name| PyString::intern(py, name).unbind());
-            [intern(DECODE), intern(DECODE_COMPLETE)]
+            let keywords = |parameters: [&str; 10]| {
+                SEARCH.map(|name| {
+                    let position = parameters.iter().position(|p| *p == name);
+                    // Every name is a parameter; an impossible position only sends calls
+                    // that use it to the slow path.
+                    (
+                        PyString::intern(py, name).unbind(),
+                        position.unwrap_or(usize::MAX),
+                    )
+                })
+            };
+            [keywords(DECODE), keywords(DECODE_COMPLETE)]
         });
         match which {
             Which::Decode => decode,
@@ -518,12 +540,8 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
             }
             if let Some(keyword_names) = keywords {
                 let known = names(py, which);
-                let search = match which {
-                    Which::Decode => &DECODE_SEARCH,
-                    Which::Complete => &COMPLETE_SEARCH,
-                };
                 for (offset, name) in keyword_names.iter_borrowed().enumerate() {
-                    match slots.get_mut(position(py, known, search, &name)?) {
+                    match slots.get_mut(position(py, known, &name)?) {
                         Some(slot @ None) => *slot = Some(value(positional + offset)),
                         _ => return None,
                     }
@@ -535,26 +553,17 @@ Like ``decode``, returning ``{\"payload\", \"header\", \"signature\"}``.";
     }
 
     /// The parameter `name` stands for: by identity (keyword names in code are interned),
-    /// tried in `search` order, else by value.
-    fn position(
-        py: Python<'_>,
-        known: &[Py<PyString>; 10],
-        search: &[usize; 10],
-        name: &Borrowed<'_, '_, PyAny>,
-    ) -> Option<usize> {
-        let same = |index: usize| {
-            known
-                .get(index)
-                .is_some_and(|k| k.as_ptr() == name.as_ptr())
-        };
-        if let Some(index) = search.iter().copied().find(|&index| same(index)) {
-            return Some(index);
+    /// most used first, else by value.
+    fn position(py: Python<'_>, known: &Keywords, name: &Borrowed<'_, '_, PyAny>) -> Option<usize> {
+        if let Some((_, index)) = known.iter().find(|(k, _)| k.as_ptr() == name.as_ptr()) {
+            return Some(*index);
         }
         let name = name.cast::<PyString>().ok()?;
         let name = name.to_str().ok()?;
         known
             .iter()
-            .position(|k| k.bind(py).to_str().is_ok_and(|k| k == name))
+            .find(|(k, _)| k.bind(py).to_str().is_ok_and(|k| k == name))
+            .map(|(_, index)| *index)
     }
 }
 
