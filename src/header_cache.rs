@@ -113,15 +113,14 @@ pub fn put(segment: &[u8], header: &Header<Bound<'_, PyDict>>) {
     });
 }
 
-/// `alg` as the interpreter's interned string of the same text, when it is a plain ASCII
-/// `str`: the names in `algorithms=["HS256"]` are interned literals, so the allow-list test
-/// then matches by identity, before comparing any text.
+/// `alg` as the interpreter's interned string of the same text, when it is a plain `str`:
+/// the names in `algorithms=["HS256"]` are interned literals, so the allow-list test then
+/// matches by identity, before comparing any text.
 fn interned<'py>(alg: &Bound<'py, PyAny>) -> Bound<'py, PyAny> {
     let text = alg
         .cast_exact::<PyString>()
         .ok()
-        .and_then(crate::ffi::str_text)
-        .filter(|text| text.is_ascii());
+        .and_then(crate::ffi::str_text);
     match text {
         Some(text) => PyString::intern(alg.py(), text).into_any(),
         None => alg.clone(),
