@@ -28,6 +28,8 @@ use crate::base64url;
 use crate::claims::{cmp_i64_f64, ClaimChecks, Leeway};
 use crate::claims_scan;
 use crate::crypto::{Algorithm, AsymmetricKey};
+use crate::ffi::hmac_state::LaneTags;
+use crate::ffi::sha256_lanes::{Lanes, LANES};
 use crate::hmac_keys::{prepared_key, HmacHash, PreparedHmacKey};
 use crate::json;
 use crate::jws;
@@ -441,13 +443,91 @@ pub fn judge<'t, R>(
     memo: &mut Option<HeaderMemo<'t>>,
     accept: impl FnOnce(Parts<'_>) -> R,
 ) -> Judged<R> {
-    judge_parts(plan, token, memo, accept).unwrap_or(Judged::Undecided)
+    judge_with_mac(plan, token, memo, None, accept)
+}
+
+/// [`judge`], with the token's HS256 MAC already computed among its group's (see
+/// [`MacLanes`]), if it was.
+pub fn judge_with_mac<'t, R>(
+    plan: &Plan,
+    token: &'t [u8],
+    memo: &mut Option<HeaderMemo<'t>>,
+    mac: Option<MacHint<'_>>,
+    accept: impl FnOnce(Parts<'_>) -> R,
+) -> Judged<R> {
+    judge_parts(plan, token, memo, mac, accept).unwrap_or(Judged::Undecided)
+}
+
+/// The plan's HS256 key, for signing tokens [`LANES`] at a time where the CPU can (see
+/// `ffi::sha256_lanes`): the column path verifies a group's MACs together, then judges its
+/// tokens one by one with them.
+pub struct MacLanes<'p> {
+    verifier: usize,
+    key: &'p PreparedHmacKey,
+    lanes: Lanes,
+}
+
+impl<'p> MacLanes<'p> {
+    /// `None` when the plan has no HS256 key or the CPU no SHA extensions.
+    pub fn new(plan: &'p Plan) -> Option<Self> {
+        let lanes = Lanes::detect()?;
+        plan.verifiers
+            .iter()
+            .enumerate()
+            .find_map(|(verifier, key_use)| match &key_use.verifier {
+                Verifier::Hmac(key) if key_use.alg == "HS256" => Some(MacLanes {
+                    verifier,
+                    key,
+                    lanes,
+                }),
+                _ => None,
+            })
+    }
+
+    /// The MACs of up to [`LANES`] tokens' signing inputs (a null, oversized or
+    /// unsplittable token's lane signs nothing useful, and is never asked about).
+    pub fn sign(&self, tokens: &[Option<&[u8]>]) -> Option<GroupMacs> {
+        let mut messages: [&[u8]; LANES] = [&[]; LANES];
+        for (message, token) in messages.iter_mut().zip(tokens) {
+            let segments = token
+                .filter(|token| !limits::token_too_long(token.len()))
+                .and_then(segments::split);
+            if let Some(segments) = segments {
+                *message = segments.signing_input;
+            }
+        }
+        Some(GroupMacs {
+            verifier: self.verifier,
+            tags: self.key.sign_lanes(self.lanes, messages)?,
+        })
+    }
+}
+
+/// A group's MACs, and the verifier they were made with.
+pub struct GroupMacs {
+    verifier: usize,
+    tags: LaneTags,
+}
+
+impl GroupMacs {
+    /// What [`judge_with_mac`] needs of the group's `lane`th token.
+    pub fn hint(&self, lane: usize) -> MacHint<'_> {
+        MacHint { macs: self, lane }
+    }
+}
+
+/// One token's MAC among its group's.
+#[derive(Clone, Copy)]
+pub struct MacHint<'g> {
+    macs: &'g GroupMacs,
+    lane: usize,
 }
 
 fn judge_parts<'t, R>(
     plan: &Plan,
     token: &'t [u8],
     memo: &mut Option<HeaderMemo<'t>>,
+    mac: Option<MacHint<'_>>,
     accept: impl FnOnce(Parts<'_>) -> R,
 ) -> Option<Judged<R>> {
     if limits::token_too_long(token.len()) {
@@ -484,6 +564,7 @@ fn judge_parts<'t, R>(
             plan,
             signing_input,
             key_choice,
+            mac,
             memo,
             payload,
             signature,
@@ -510,6 +591,7 @@ fn judge_decoded<'t, R>(
     plan: &Plan,
     signing_input: &[u8],
     key_choice: KeyChoice,
+    mac: Option<MacHint<'_>>,
     memo: &Option<HeaderMemo<'t>>,
     payload: &[u8],
     signature: &[u8],
@@ -521,7 +603,14 @@ fn judge_decoded<'t, R>(
     }
     if let KeyChoice::Verifier(index) = key_choice {
         let key_use = plan.verifiers.get(index)?;
-        if !key_use.verifier.verify(signing_input, signature) {
+        let verified = match mac {
+            // Computed with this verifier's key over this token's signing input.
+            Some(MacHint { macs, lane }) if macs.verifier == index => {
+                macs.tags.matches(lane, signature)
+            }
+            _ => key_use.verifier.verify(signing_input, signature),
+        };
+        if !verified {
             return Some(Judged::Rejected(Rejection::BadSignature));
         }
     }

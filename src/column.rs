@@ -27,8 +27,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyList, PyString, PyTuple};
 use rayon::prelude::*;
 
-use crate::batch::{self, BatchCall, Judged, Plan};
+use crate::batch::{self, BatchCall, Judged, MacLanes, Plan};
 use crate::ffi::arrow_capsule::{self, ArrayStream};
+use crate::ffi::{self, sha256_lanes::LANES};
 use crate::jwt::{batch_plan, JwtEngine};
 use crate::py_refs::refs;
 use crate::verdicts::{self, VerdictBuilder};
@@ -322,26 +323,40 @@ fn judge_chunk(plan: Option<&Plan>, tokens: &[Option<&[u8]>]) -> ChunkVerdicts {
     let mut builder = VerdictBuilder::with_capacity(tokens.len(), size);
     let mut undecided = Vec::new();
     let mut memo = None;
-    for (row, token) in tokens.iter().enumerate() {
-        let Some(token) = token else {
-            builder.append_null();
-            continue;
-        };
-        let judged = match plan {
-            Some(plan) => batch::judge(plan, token, &mut memo, |parts| {
-                builder.append_valid(parts.header, parts.claims, parts.claims_json);
-            }),
-            None => Judged::Undecided,
-        };
-        match judged {
-            Judged::Accepted(()) => {}
-            Judged::Rejected(rejection) => {
-                let (class, message) = rejection.exception();
-                builder.append_invalid(class, message);
-            }
-            Judged::Undecided => {
+    let mac_lanes = plan.and_then(MacLanes::new);
+    for (group_index, group) in tokens.chunks(LANES).enumerate() {
+        // Tokens two groups on, brought in from memory while this group is judged.
+        let ahead = tokens.get((group_index + 2) * LANES..).unwrap_or_default();
+        ahead
+            .iter()
+            .take(LANES)
+            .flatten()
+            .for_each(|token| ffi::prefetch(token));
+        // The group's HS256 MACs computed together: a fifth to a third of a token's work.
+        let macs = mac_lanes.as_ref().and_then(|lanes| lanes.sign(group));
+        for (lane, token) in group.iter().enumerate() {
+            let row = group_index * LANES + lane;
+            let Some(token) = token else {
                 builder.append_null();
-                undecided.push(row);
+                continue;
+            };
+            let mac = macs.as_ref().map(|macs| macs.hint(lane));
+            let judged = match plan {
+                Some(plan) => batch::judge_with_mac(plan, token, &mut memo, mac, |parts| {
+                    builder.append_valid(parts.header, parts.claims, parts.claims_json);
+                }),
+                None => Judged::Undecided,
+            };
+            match judged {
+                Judged::Accepted(()) => {}
+                Judged::Rejected(rejection) => {
+                    let (class, message) = rejection.exception();
+                    builder.append_invalid(class, message);
+                }
+                Judged::Undecided => {
+                    builder.append_null();
+                    undecided.push(row);
+                }
             }
         }
     }

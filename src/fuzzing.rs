@@ -7,6 +7,7 @@
 use crate::base64url;
 use crate::batch::{self, Plan};
 use crate::bearer;
+use crate::ffi::sha256_lanes::LANES;
 use crate::limits;
 
 /// The three decoded parts of a token `accept_hs256` accepted.
@@ -56,7 +57,8 @@ pub enum Verdict {
 
 /// `accept_hs256`, reporting the refusals the batch pass makes itself as well: the column
 /// path records them without asking `decode`, so each must be PyJWT's own. Checked twice
-/// with one header memo, as [`accept_hs256`] is.
+/// with one header memo, as [`accept_hs256`] is, then with the token's MAC computed in each
+/// lane of a group of four, as the column path computes it.
 #[must_use]
 pub fn judge_hs256(
     token: &[u8],
@@ -67,20 +69,39 @@ pub fn judge_hs256(
     issuer: Option<&str>,
 ) -> Verdict {
     let plan = Plan::hs256_for_fuzzing(secret, now, leeway, audience, issuer);
+    // The column path's MACs, computed for four tokens at once: this token in each lane,
+    // shorter tokens beside it.
+    let lanes = batch::MacLanes::new(&plan);
+    let shorter = token.get(..token.len() / 2).unwrap_or_default();
+    let groups: Vec<_> = (0..LANES)
+        .filter_map(|lane| {
+            let mut group = [Some(shorter); LANES];
+            *group.get_mut(lane)? = Some(token);
+            Some((lane, lanes.as_ref()?.sign(&group)?))
+        })
+        .collect();
     let mut memo = None;
-    let mut judge = || match batch::judge(&plan, token, &mut memo, |parts| AcceptedToken {
-        header: parts.header.to_vec(),
-        payload: parts.claims_json.as_bytes().to_vec(),
-        signature: parts.signature.to_vec(),
-    }) {
-        batch::Judged::Accepted(token) => Verdict::Accepted(token),
-        batch::Judged::Rejected(batch::Rejection::BadSignature) => Verdict::BadSignature,
-        batch::Judged::Rejected(batch::Rejection::Expired) => Verdict::Expired,
-        batch::Judged::Undecided => Verdict::Undecided,
-    };
-    let first = judge();
-    let again = judge();
+    let mut judge =
+        |mac| match batch::judge_with_mac(&plan, token, &mut memo, mac, |parts| AcceptedToken {
+            header: parts.header.to_vec(),
+            payload: parts.claims_json.as_bytes().to_vec(),
+            signature: parts.signature.to_vec(),
+        }) {
+            batch::Judged::Accepted(token) => Verdict::Accepted(token),
+            batch::Judged::Rejected(batch::Rejection::BadSignature) => Verdict::BadSignature,
+            batch::Judged::Rejected(batch::Rejection::Expired) => Verdict::Expired,
+            batch::Judged::Undecided => Verdict::Undecided,
+        };
+    let first = judge(None);
+    let again = judge(None);
     assert_eq!(first, again, "the header memo changed the verdict");
+    for (lane, macs) in &groups {
+        let in_lanes = judge(Some(macs.hint(*lane)));
+        assert_eq!(
+            first, in_lanes,
+            "the MACs computed in lanes changed the verdict"
+        );
+    }
     first
 }
 

@@ -25,7 +25,8 @@ use zeroize::Zeroize;
 
 use crate::algorithms::Weakness;
 use crate::bytes::short_eq;
-use crate::ffi::hmac_state::{self, HmacStates, Tag};
+use crate::ffi::hmac_state::{self, HmacStates, LaneTags, Tag};
+use crate::ffi::sha256_lanes::{Lanes, LANES};
 use crate::py_refs::package;
 
 /// The HMAC hash functions JWS defines (RFC 7518 section 3.2).
@@ -91,6 +92,11 @@ impl PreparedHmacKey {
 
     pub fn sign_into(&self, message: &[u8], tag: &mut Tag) {
         self.states.sign_into(message, tag);
+    }
+
+    /// The HMACs of [`LANES`] messages computed together; `None` unless SHA-256.
+    pub fn sign_lanes(&self, lanes: Lanes, messages: [&[u8]; LANES]) -> Option<LaneTags> {
+        self.states.sign_lanes(lanes, messages)
     }
 
     /// Constant-time comparison of `signature` against the MAC of `message`.

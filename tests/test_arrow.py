@@ -152,6 +152,29 @@ def test_natively_refused_tokens_carry_decodes_exceptions() -> None:
     )
 
 
+def test_macs_signed_four_tokens_at_a_time_keep_decodes_verdicts() -> None:
+    # The column path computes HS256 MACs for four tokens at once: payloads of every length
+    # across SHA-256's block boundaries, signatures swapped between neighbours in any of the
+    # four lanes, nulls, and HS384 tokens (another key use) among them.
+    tokens: list[Any] = []
+    for i in range(240):
+        if i % 5 == 0:
+            token = turbojwt.encode({"n": i}, SECRET, algorithm="HS384")
+        else:
+            token = hs256({"sub": "x" * i, "n": i})
+        if i % 3 == 1:  # the previous token's signature: well-formed, and forged
+            token = token.rsplit(".", 1)[0] + "." + tokens[-1].rsplit(".", 1)[1]
+        tokens.append(token)
+    for i in range(7, 240, 11):
+        tokens[i] = None
+    kwargs: dict[str, Any] = {"algorithms": ["HS256", "HS384"]}
+    verdicts = arrow.verify(pa.array(tokens), SECRET, **kwargs)
+    assert_verdicts_are_decodes(verdicts, tokens, **kwargs)
+    errors = [row["error"] for row in rows(verdicts)]
+    assert errors.count("InvalidSignatureError") >= 70
+    assert errors.count(None) >= 130  # the valid tokens and the nulls
+
+
 def test_a_stream_of_large_arrays_comes_back_in_chunks() -> None:
     tokens = [hs256({"sub": str(i), "exp": NOW + 600}) for i in range(10_000)]
     verdicts = arrow.verify(pa.chunked_array([tokens]), SECRET, algorithms=ALGORITHMS)
