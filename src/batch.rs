@@ -423,9 +423,20 @@ pub fn accept<'t>(
     memo: &mut Option<HeaderMemo<'t>>,
     complete: bool,
 ) -> Option<Accepted> {
+    accept_with_mac(plan, token, memo, None, complete)
+}
+
+/// [`accept`], with the token's MAC from its group's (see [`MacLanes`]), if it has one.
+fn accept_with_mac<'t>(
+    plan: &Plan,
+    token: &'t [u8],
+    memo: &mut Option<HeaderMemo<'t>>,
+    mac: Option<MacHint<'_>>,
+    complete: bool,
+) -> Option<Accepted> {
     // `decode` returns the payload alone: no copies of the header and signature for it.
     let copy = |bytes: &[u8]| if complete { bytes.to_vec() } else { Vec::new() };
-    match judge(plan, token, memo, |parts| Accepted {
+    match judge(plan, token, memo, mac, |parts| Accepted {
         header: copy(parts.header),
         payload: parts.claims_json.as_bytes().to_vec(),
         signature: copy(parts.signature),
@@ -436,19 +447,9 @@ pub fn accept<'t>(
 }
 
 /// Judge `token` as `decode` would, where that is certain without Python; `accept` turns
-/// the parts of an accepted token into the caller's result.
+/// the parts of an accepted token into the caller's result. `mac` is the token's HS256 MAC
+/// if it was computed among its group's (see [`MacLanes`]).
 pub fn judge<'t, R>(
-    plan: &Plan,
-    token: &'t [u8],
-    memo: &mut Option<HeaderMemo<'t>>,
-    accept: impl FnOnce(Parts<'_>) -> R,
-) -> Judged<R> {
-    judge_with_mac(plan, token, memo, None, accept)
-}
-
-/// [`judge`], with the token's HS256 MAC already computed among its group's (see
-/// [`MacLanes`]), if it was.
-pub fn judge_with_mac<'t, R>(
     plan: &Plan,
     token: &'t [u8],
     memo: &mut Option<HeaderMemo<'t>>,
@@ -510,7 +511,7 @@ pub struct GroupMacs {
 }
 
 impl GroupMacs {
-    /// What [`judge_with_mac`] needs of the group's `lane`th token.
+    /// What [`judge`] needs of the group's `lane`th token.
     pub fn hint(&self, lane: usize) -> MacHint<'_> {
         MacHint { macs: self, lane }
     }
@@ -1003,13 +1004,22 @@ fn on_worker(accepted: Vec<Option<Accepted>>, complete: bool) -> Vec<Option<Outc
     })
 }
 
-/// `accept` over consecutive tokens, sharing one header memo.
+/// `accept` over consecutive tokens, sharing one header memo, with their HS256 MACs
+/// computed [`LANES`] at a time where the CPU can.
 fn accept_run(plan: &Plan, tokens: &[Option<&[u8]>], complete: bool) -> Vec<Option<Accepted>> {
     let mut memo = None;
-    tokens
-        .iter()
-        .map(|token| token.and_then(|token| accept(plan, token, &mut memo, complete)))
-        .collect()
+    let mac_lanes = MacLanes::new(plan);
+    let mut accepted = Vec::with_capacity(tokens.len());
+    for group in tokens.chunks(LANES) {
+        let macs = mac_lanes.as_ref().and_then(|lanes| lanes.sign(group));
+        for (lane, token) in group.iter().enumerate() {
+            let mac = macs.as_ref().map(|macs| macs.hint(lane));
+            accepted.push(
+                token.and_then(|token| accept_with_mac(plan, token, &mut memo, mac, complete)),
+            );
+        }
+    }
+    accepted
 }
 
 /// Chunks small enough that the pipeline's last, unoverlapped chunk is short, and large

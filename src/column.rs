@@ -342,7 +342,7 @@ fn judge_chunk(plan: Option<&Plan>, tokens: &[Option<&[u8]>]) -> ChunkVerdicts {
             };
             let mac = macs.as_ref().map(|macs| macs.hint(lane));
             let judged = match plan {
-                Some(plan) => batch::judge_with_mac(plan, token, &mut memo, mac, |parts| {
+                Some(plan) => batch::judge(plan, token, &mut memo, mac, |parts| {
                     builder.append_valid(parts.header, parts.claims, parts.claims_json);
                 }),
                 None => Judged::Undecided,

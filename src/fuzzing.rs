@@ -81,17 +81,16 @@ pub fn judge_hs256(
         })
         .collect();
     let mut memo = None;
-    let mut judge =
-        |mac| match batch::judge_with_mac(&plan, token, &mut memo, mac, |parts| AcceptedToken {
-            header: parts.header.to_vec(),
-            payload: parts.claims_json.as_bytes().to_vec(),
-            signature: parts.signature.to_vec(),
-        }) {
-            batch::Judged::Accepted(token) => Verdict::Accepted(token),
-            batch::Judged::Rejected(batch::Rejection::BadSignature) => Verdict::BadSignature,
-            batch::Judged::Rejected(batch::Rejection::Expired) => Verdict::Expired,
-            batch::Judged::Undecided => Verdict::Undecided,
-        };
+    let mut judge = |mac| match batch::judge(&plan, token, &mut memo, mac, |parts| AcceptedToken {
+        header: parts.header.to_vec(),
+        payload: parts.claims_json.as_bytes().to_vec(),
+        signature: parts.signature.to_vec(),
+    }) {
+        batch::Judged::Accepted(token) => Verdict::Accepted(token),
+        batch::Judged::Rejected(batch::Rejection::BadSignature) => Verdict::BadSignature,
+        batch::Judged::Rejected(batch::Rejection::Expired) => Verdict::Expired,
+        batch::Judged::Undecided => Verdict::Undecided,
+    };
     let first = judge(None);
     let again = judge(None);
     assert_eq!(first, again, "the header memo changed the verdict");
