@@ -28,8 +28,8 @@ use crate::base64url;
 use crate::claims::{cmp_i64_f64, ClaimChecks, Leeway};
 use crate::claims_scan;
 use crate::crypto::{Algorithm, AsymmetricKey};
-use crate::ffi::hmac_state::LaneTags;
 use crate::ffi::sha256_lanes::{Lanes, LANES};
+use crate::ffi::{self, hmac_state::LaneTags};
 use crate::hmac_keys::{prepared_key, HmacHash, PreparedHmacKey};
 use crate::json;
 use crate::jws;
@@ -501,6 +501,29 @@ impl<'p> MacLanes<'p> {
             verifier: self.verifier,
             tags: self.key.sign_lanes(self.lanes, messages)?,
         })
+    }
+}
+
+/// Each of `tokens` in order, with its row and, where `lanes` can sign, its HS256 MAC
+/// computed among its group of [`LANES`]. The tokens two groups on are prefetched: each is
+/// read from memory once, and its first read otherwise waits on it.
+pub fn each_with_mac<'t>(
+    lanes: Option<&MacLanes<'_>>,
+    tokens: &[Option<&'t [u8]>],
+    mut each: impl FnMut(usize, Option<&'t [u8]>, Option<MacHint<'_>>),
+) {
+    for (group_index, group) in tokens.chunks(LANES).enumerate() {
+        let ahead = tokens.get((group_index + 2) * LANES..).unwrap_or_default();
+        ahead
+            .iter()
+            .take(LANES)
+            .flatten()
+            .for_each(|token| ffi::prefetch(token));
+        let macs = lanes.and_then(|lanes| lanes.sign(group));
+        for (lane, token) in group.iter().enumerate() {
+            let mac = macs.as_ref().map(|macs| macs.hint(lane));
+            each(group_index * LANES + lane, *token, mac);
+        }
     }
 }
 
@@ -1008,17 +1031,12 @@ fn on_worker(accepted: Vec<Option<Accepted>>, complete: bool) -> Vec<Option<Outc
 /// computed [`LANES`] at a time where the CPU can.
 fn accept_run(plan: &Plan, tokens: &[Option<&[u8]>], complete: bool) -> Vec<Option<Accepted>> {
     let mut memo = None;
-    let mac_lanes = MacLanes::new(plan);
     let mut accepted = Vec::with_capacity(tokens.len());
-    for group in tokens.chunks(LANES) {
-        let macs = mac_lanes.as_ref().and_then(|lanes| lanes.sign(group));
-        for (lane, token) in group.iter().enumerate() {
-            let mac = macs.as_ref().map(|macs| macs.hint(lane));
-            accepted.push(
-                token.and_then(|token| accept_with_mac(plan, token, &mut memo, mac, complete)),
-            );
-        }
-    }
+    let mac_lanes = MacLanes::new(plan);
+    each_with_mac(mac_lanes.as_ref(), tokens, |_, token, mac| {
+        accepted
+            .push(token.and_then(|token| accept_with_mac(plan, token, &mut memo, mac, complete)));
+    });
     accepted
 }
 

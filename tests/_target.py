@@ -86,6 +86,20 @@ def forge(
     return sign(f"{b64url(header_bytes)}.{b64url(payload_bytes)}", key, alg)
 
 
+
+def lane_mix(key: str) -> list[str]:
+    """Tokens for the paths that compute HS256 MACs four tokens at a time: payloads of every
+    length across SHA-256's block boundaries, signatures swapped between neighbours in any
+    of the four lanes (well-formed, and forged), and HS384 tokens (another key use)."""
+    tokens: list[str] = []
+    for i in range(240):
+        alg = "HS384" if i % 5 == 0 else "HS256"
+        token = forge({"alg": alg, "typ": "JWT"}, {"sub": "x" * i, "n": i}, key)
+        if i % 3 == 1:  # the previous token's signature
+            token = token.rsplit(".", 1)[0] + "." + tokens[-1].rsplit(".", 1)[1]
+        tokens.append(token)
+    return tokens
+
 # --- outcomes ---
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import turbojwt
+from _target import lane_mix
 from turbojwt import arrow
 from turbojwt.api_jwk import PyJWKSet
 
@@ -153,18 +154,8 @@ def test_natively_refused_tokens_carry_decodes_exceptions() -> None:
 
 
 def test_macs_signed_four_tokens_at_a_time_keep_decodes_verdicts() -> None:
-    # The column path computes HS256 MACs for four tokens at once: payloads of every length
-    # across SHA-256's block boundaries, signatures swapped between neighbours in any of the
-    # four lanes, nulls, and HS384 tokens (another key use) among them.
-    tokens: list[Any] = []
-    for i in range(240):
-        if i % 5 == 0:
-            token = turbojwt.encode({"n": i}, SECRET, algorithm="HS384")
-        else:
-            token = hs256({"sub": "x" * i, "n": i})
-        if i % 3 == 1:  # the previous token's signature: well-formed, and forged
-            token = token.rsplit(".", 1)[0] + "." + tokens[-1].rsplit(".", 1)[1]
-        tokens.append(token)
+    # The column path computes HS256 MACs for four tokens at once (see `lane_mix`); nulls too.
+    tokens: list[Any] = list(lane_mix(SECRET))
     for i in range(7, 240, 11):
         tokens[i] = None
     kwargs: dict[str, Any] = {"algorithms": ["HS256", "HS384"]}

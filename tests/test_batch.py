@@ -11,6 +11,7 @@ import pytest
 # Builds keys with cryptography; the no-cryptography CI environment skips this file.
 pytest.importorskip("cryptography")
 import turbojwt
+from _target import lane_mix
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import given, settings
@@ -107,18 +108,8 @@ def test_mixed_hs256_batch_equals_per_token_decode() -> None:
 
 
 def test_macs_signed_four_tokens_at_a_time_keep_decodes_outcomes() -> None:
-    # The parallel pass computes HS256 MACs for four tokens at once: payloads of every
-    # length across SHA-256's block boundaries, signatures swapped between neighbours in any
-    # of the four lanes, and HS384 tokens (another key use) among them.
-    tokens: list[str] = []
-    for i in range(240):
-        if i % 5 == 0:
-            token = turbojwt.encode({"n": i}, SECRET, algorithm="HS384")
-        else:
-            token = hs256({"sub": "x" * i, "n": i})
-        if i % 3 == 1:  # the previous token's signature: well-formed, and forged
-            token = token.rsplit(".", 1)[0] + "." + tokens[-1].rsplit(".", 1)[1]
-        tokens.append(token)
+    # The parallel pass computes HS256 MACs for four tokens at once (see `lane_mix`).
+    tokens = lane_mix(SECRET)
     before = _turbojwt.batch_native_count()
     batch = assert_batch_matches(tokens, SECRET, algorithms=["HS256", "HS384"])
     refused = [item for item in batch if isinstance(item, Exception)]
